@@ -1,0 +1,113 @@
+//! User-tunable settings of a [`RedbStore`](crate::RedbStore).
+
+use std::time::Duration;
+
+/// When a write call returns relative to its data reaching the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// The default. A write call returns only after its transaction is committed
+    /// and fsynced. A crash (process or power) loses no acknowledged write.
+    /// Concurrent writers share one commit and one fsync (group commit).
+    Immediate,
+    /// A write call returns once its transaction is committed in memory and
+    /// visible to readers; the writer thread fsyncs at most `flush_interval`
+    /// later (or at [`RedbStore::flush`](crate::RedbStore::flush) /
+    /// [`RedbStore::close`](crate::RedbStore::close)). A process crash or power
+    /// loss can lose the writes acknowledged in the last `flush_interval`, as
+    /// whole transactions: batches stay all-or-nothing and the file stays
+    /// consistent.
+    Relaxed {
+        /// The longest time an acknowledged write stays only in memory.
+        flush_interval: Duration,
+    },
+}
+
+impl Durability {
+    /// Relaxed durability with a one-second flush interval.
+    pub const fn relaxed() -> Self {
+        Durability::Relaxed {
+            flush_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Settings for [`RedbStore::open_with`](crate::RedbStore::open_with).
+///
+/// Build it from [`StoreConfig::default`] and the `with_*` methods:
+///
+/// ```
+/// use whatsapp_rust_redb_storage::{Durability, StoreConfig};
+/// let config = StoreConfig::default()
+///     .with_durability(Durability::relaxed())
+///     .with_cache_size(16 << 20);
+/// assert_eq!(config.device_id, 1);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StoreConfig {
+    /// When writes are acknowledged. Default: [`Durability::Immediate`].
+    pub durability: Durability,
+    /// Bytes of redb page cache (shared by every account in the file). Default: 64 MiB.
+    pub cache_size_bytes: usize,
+    /// The account (device id) the returned handle works on. Default: 1, the id
+    /// the bundled SQLite store uses for its first device.
+    pub device_id: i32,
+    /// The most write requests the writer applies in one transaction. Default: 1024.
+    pub max_group_size: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            durability: Durability::Immediate,
+            cache_size_bytes: 64 << 20,
+            device_id: 1,
+            max_group_size: 1024,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// Sets [`StoreConfig::durability`].
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Sets [`StoreConfig::cache_size_bytes`].
+    pub fn with_cache_size(mut self, bytes: usize) -> Self {
+        self.cache_size_bytes = bytes;
+        self
+    }
+
+    /// Sets [`StoreConfig::device_id`].
+    pub fn with_device_id(mut self, device_id: i32) -> Self {
+        self.device_id = device_id;
+        self
+    }
+
+    /// Sets [`StoreConfig::max_group_size`].
+    pub fn with_max_group_size(mut self, requests: usize) -> Self {
+        self.max_group_size = requests;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), crate::Error> {
+        if self.max_group_size == 0 {
+            return Err(crate::Error::InvalidInput(
+                "max_group_size must be at least 1".into(),
+            ));
+        }
+        if let Durability::Relaxed { flush_interval } = self.durability
+            && flush_interval.is_zero()
+        {
+            return Err(crate::Error::InvalidInput(
+                "a relaxed flush_interval must be longer than zero; use Durability::Immediate \
+                 to fsync every commit"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}

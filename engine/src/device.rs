@@ -1,0 +1,71 @@
+//! `DeviceStore`: the account's device row, snapshots and the resource report.
+
+use async_trait::async_trait;
+use redb::{ReadableDatabase, ReadableTable};
+use wacore::stats::StorageResourceReport;
+use wacore::store::Device;
+use wacore::store::error::Result;
+use wacore::store::traits::DeviceStore;
+
+use crate::RedbStore;
+use crate::records::DeviceRecord;
+use crate::snapshot;
+use crate::tables::DEVICES;
+
+#[async_trait]
+impl DeviceStore for RedbStore {
+    async fn save(&self, device: &Device) -> Result<()> {
+        let row = (self.key(), DeviceRecord::encode_device(device));
+        self.put_rows(DEVICES, vec![row]).await
+    }
+
+    /// `device_props`, `client_profile` and `nct_salt_sync_seen` are runtime
+    /// state: they come back as `DEVICE_PROPS`, `ClientProfile::web()` and `false`.
+    async fn load(&self) -> Result<Option<Device>> {
+        Ok(self.get_record::<DeviceRecord>(DEVICES, self.key())?.map(|d| d.0))
+    }
+
+    async fn exists(&self) -> Result<bool> {
+        self.contains(DEVICES, self.key())
+    }
+
+    /// Creates this account's device row with fresh keys and returns its
+    /// device id. Idempotent: if the row exists it is kept untouched (its
+    /// identity keys are never replaced) and the same id is returned.
+    async fn create(&self) -> Result<i32> {
+        let key = self.key();
+        let fresh = DeviceRecord::encode_device(&Device::new());
+        let device_id = self.device_id();
+        self.write(move |txn| {
+            let mut table = txn.open_table(DEVICES)?;
+            if table.get(key.as_slice())?.is_none() {
+                table.insert(key.as_slice(), fresh.as_slice())?;
+            }
+            Ok(device_id)
+        })
+        .await
+    }
+
+    /// Writes a consistent copy of the whole file (every account, one read
+    /// snapshot) to `<file>.snapshot-<unix secs>-<name>`, and `extra_content`
+    /// beside it as `<that>.json`. Runs on its own thread, never the caller's.
+    async fn snapshot_db(&self, name: &str, extra_content: Option<&[u8]>) -> Result<()> {
+        let target = snapshot::target_path(self.path(), name)?;
+        let extra = extra_content.map(<[u8]>::to_vec);
+        Ok(snapshot::spawn(self.db_arc(), target, extra).await?)
+    }
+
+    /// `memory_bytes`: the redb page cache in use (shared by every account of
+    /// the file). `pages`: the file size in 4 KiB pages. I/O counters are not
+    /// kept, so they stay `None`.
+    async fn resource_report(&self) -> StorageResourceReport {
+        let cache = self.db().cache_stats();
+        let pages = std::fs::metadata(self.path()).ok().map(|m| m.len() / 4096);
+        StorageResourceReport {
+            memory_bytes: Some(cache.used_bytes() as u64),
+            pages,
+            io_read_bytes: None,
+            io_write_bytes: None,
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! A pure-Rust, durable, transactional storage backend for
+//! [whatsapp-rust](https://crates.io/crates/whatsapp-rust) on the embedded
+//! database [redb](https://crates.io/crates/redb).
+//!
+//! [`RedbStore`] implements every `wacore::store::traits` trait, so it is a
+//! `Backend`:
+//!
+//! - **Durable by default.** A write returns after its data is fsynced
+//!   ([`Durability::Immediate`]); [`Durability::Relaxed`] trades a bounded
+//!   window of recent writes for speed. See `docs/SEMANTICS.md`.
+//! - **One transaction per call.** Every batch method, mutation-MAC batches
+//!   of any size included, is all-or-nothing; every read-modify-write
+//!   (tc-token merges, `take_sent_message`, message-secret merges) is atomic.
+//! - **Group commit.** A dedicated writer thread commits the requests of many
+//!   concurrent callers in one transaction with one fsync. Readers never wait
+//!   for it, and no fsync ever runs on the caller's (async) thread. The engine
+//!   uses no async runtime: it works under tokio, smol or anything else.
+//! - **Many accounts per file.** [`RedbStore::for_device`].
+//! - **Owned, versioned on-disk format.** No wacore serde type is written
+//!   positionally; a newer file is refused with [`Error::NewerFormat`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wacore::store::error::StoreError> {
+//! use std::sync::Arc;
+//! use wacore::store::traits::Backend;
+//! use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
+//!
+//! let store = RedbStore::open("whatsapp.redb")?;                      // account 1, fsync per commit
+//! let fast = RedbStore::open_with(
+//!     "bots.redb",
+//!     StoreConfig::default().with_durability(Durability::relaxed()),
+//! )?;
+//! let backend: Arc<dyn Backend> = Arc::new(store);
+//! # Ok(()) }
+//! ```
+
+mod app_sync;
+mod config;
+mod device;
+mod error;
+mod keys;
+mod msg_secret;
+mod protocol;
+mod records;
+mod rows;
+mod signal;
+mod snapshot;
+mod store;
+mod tables;
+mod writer;
+
+pub use config::{Durability, StoreConfig};
+pub use error::Error;
+pub use records::{RECORD_TYPES, decode_any as decode_record};
+pub use store::RedbStore;
+
+/// The on-disk format version this build writes and the newest it opens.
+pub const FORMAT_VERSION: u64 = tables::FORMAT_VERSION;

@@ -1,0 +1,263 @@
+//! [`RedbStore`]: opening a file, accounts, and the read/write paths every
+//! trait implementation goes through.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction,
+};
+use wacore::store::error::StoreError;
+
+use crate::config::StoreConfig;
+use crate::error::{Error, Result};
+use crate::keys::Key;
+use crate::tables::{self, DATA_TABLES, FORMAT_VERSION, META, META_FORMAT_VERSION};
+use crate::writer::Writer;
+
+/// A whatsapp-rust storage backend on one redb file.
+///
+/// One value is one account (device id) of the file; [`RedbStore::for_device`]
+/// gives handles to other accounts of the same open file. Clones share the
+/// file and the writer thread. The file is closed when the last handle drops.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), wacore::store::error::StoreError> {
+/// use wacore::store::traits::SignalStore;
+/// use whatsapp_rust_redb_storage::RedbStore;
+///
+/// let store = RedbStore::open("whatsapp.redb")?;
+/// store.put_session("123@s.whatsapp.net", b"session").await?;
+/// assert!(store.get_session("123@s.whatsapp.net").await?.is_some());
+/// let second_account = store.for_device(2);
+/// assert!(second_account.get_session("123@s.whatsapp.net").await?.is_none());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedbStore {
+    shared: Arc<Shared>,
+    device_id: i32,
+}
+
+/// State shared by every handle on one file.
+struct Shared {
+    // Field order matters: the writer (which joins its thread, the other
+    // owner of the Database) drops before `db`, so the file is closed when
+    // the last handle is gone.
+    writer: Writer,
+    db: Arc<Database>,
+    path: PathBuf,
+    config: StoreConfig,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.shared.path)
+            .field("device_id", &self.device_id)
+            .field("durability", &self.shared.config.durability)
+            .finish()
+    }
+}
+
+impl RedbStore {
+    /// Creates or opens the file at `path` with the default [`StoreConfig`]
+    /// (fsync before every acknowledgement), as account (device id) 1.
+    pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        RedbStore::open_with(path, StoreConfig::default())
+    }
+
+    /// Creates or opens the file at `path` with `config`.
+    ///
+    /// Errors (never panics): a path that cannot be created or written
+    /// ([`Error::Io`]), a file that is not a redb database or is damaged
+    /// ([`Error::Corrupt`]), a redb file of another program
+    /// ([`Error::ForeignDatabase`]), a file written by a newer release
+    /// ([`Error::NewerFormat`]), a file already open ([`Error::AlreadyOpen`]).
+    /// The `StoreError`'s source is the [`Error`]; see [`Error::from_store_error`].
+    pub fn open_with(path: impl AsRef<Path>, config: StoreConfig) -> Result<RedbStore, StoreError> {
+        Ok(RedbStore::open_inner(path.as_ref(), config)?)
+    }
+
+    fn open_inner(path: &Path, config: StoreConfig) -> Result<RedbStore> {
+        config.validate()?;
+        let db = Arc::new(open_database(path, &config)?);
+        init_format(&db, path)?;
+        let writer = Writer::spawn(db.clone(), config.durability, config.max_group_size)?;
+        let device_id = config.device_id;
+        Ok(RedbStore {
+            shared: Arc::new(Shared {
+                writer,
+                db,
+                path: path.to_path_buf(),
+                config,
+            }),
+            device_id,
+        })
+    }
+
+    /// A handle on another account of the same open file. Accounts are fully
+    /// isolated: no read of one account sees another's rows.
+    pub fn for_device(&self, device_id: i32) -> RedbStore {
+        RedbStore {
+            shared: self.shared.clone(),
+            device_id,
+        }
+    }
+
+    /// The account (device id) this handle reads and writes.
+    pub fn device_id(&self) -> i32 {
+        self.device_id
+    }
+
+    /// The path of the open file.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The configuration the file was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.shared.config
+    }
+
+    /// Resolves once every write acknowledged before the call is on disk. A
+    /// no-op wait in [`Durability::Immediate`](crate::Durability::Immediate) mode.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        Ok(self.shared.writer.flush().await?)
+    }
+
+    /// Flushes, then drops this handle. When it was the last handle the file
+    /// is closed and can be reopened at once; the final fsync happens on the
+    /// writer thread, never on the caller's.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.flush().await?;
+        drop(self);
+        Ok(())
+    }
+
+    /// Checks the file's internal structure (redb `check_integrity`). Needs
+    /// exclusive access: it fails with `Error::InvalidInput` while other
+    /// handles on the file exist. Blocking; call it from a blocking context.
+    pub fn check_integrity(self) -> Result<bool, StoreError> {
+        let shared = Arc::into_inner(self.shared).ok_or_else(|| {
+            Error::InvalidInput("check_integrity needs the only handle on the file".into())
+        })?;
+        let Shared { writer, db, .. } = shared;
+        drop(writer);
+        let mut db = Arc::into_inner(db)
+            .ok_or_else(|| Error::Database("internal: database still shared".into()))?;
+        Ok(db.check_integrity().map_err(Error::from)?)
+    }
+
+    /// The key prefix of this handle's account.
+    pub(crate) fn key(&self) -> Key {
+        Key::account(self.device_id)
+    }
+
+    pub(crate) fn db(&self) -> &Database {
+        &self.shared.db
+    }
+
+    pub(crate) fn db_arc(&self) -> Arc<Database> {
+        self.shared.db.clone()
+    }
+
+    /// Runs `f` in a fresh read snapshot on the caller's thread. Readers never
+    /// wait for the writer (MVCC).
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T>,
+    ) -> Result<T, StoreError> {
+        let txn = self.shared.db.begin_read().map_err(Error::from)?;
+        Ok(f(&txn)?)
+    }
+
+    /// Queues `op` on the writer thread and waits for its group's commit.
+    /// `op` may run more than once (see `writer` invariant 2): it must only
+    /// depend on its captures and the transaction.
+    pub(crate) async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+    {
+        Ok(self.shared.writer.submit(op).await?)
+    }
+}
+
+fn open_database(path: &Path, config: &StoreConfig) -> Result<Database> {
+    let mut builder = redb::Builder::new();
+    builder.set_cache_size(config.cache_size_bytes);
+    // redb should report a bad file as an error; a panic on hostile bytes is
+    // still turned into one rather than taking the caller down.
+    let opened = catch_unwind(AssertUnwindSafe(|| builder.create(path))).map_err(|_| {
+        Error::Corrupt {
+            path: path.to_path_buf(),
+            detail: "redb panicked while opening the file".into(),
+        }
+    })?;
+    opened.map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => Error::AlreadyOpen {
+            path: path.to_path_buf(),
+        },
+        redb::DatabaseError::UpgradeRequired(v) => Error::UnsupportedRedbFormat {
+            path: path.to_path_buf(),
+            detail: format!("file format version {v}"),
+        },
+        redb::DatabaseError::Storage(redb::StorageError::Io(io)) => {
+            Error::io(format!("opening {}", path.display()), io)
+        }
+        other => Error::Corrupt {
+            path: path.to_path_buf(),
+            detail: other.to_string(),
+        },
+    })
+}
+
+/// Stamps a new file with the format version, refuses foreign or newer files,
+/// and creates every table so readers never meet a missing one.
+fn init_format(db: &Database, path: &Path) -> Result<()> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        let stored = meta.get(META_FORMAT_VERSION)?.map(|v| v.value());
+        match stored {
+            Some(found) if found > FORMAT_VERSION => {
+                return Err(Error::NewerFormat {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: FORMAT_VERSION,
+                });
+            }
+            Some(_) => {}
+            None => {
+                let ours: Vec<&str> = DATA_TABLES.iter().map(|t| t.name()).collect();
+                let foreign = txn
+                    .list_tables()?
+                    .any(|t| t.name() != "meta" && !ours.contains(&t.name()));
+                if foreign {
+                    return Err(Error::ForeignDatabase {
+                        path: path.to_path_buf(),
+                    });
+                }
+                meta.insert(META_FORMAT_VERSION, FORMAT_VERSION)?;
+            }
+        }
+    }
+    for table in DATA_TABLES {
+        txn.open_table(*table)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// Hands out write sequence numbers (see `tables::META_WRITE_SEQ`).
+pub(crate) fn next_write_seq(txn: &WriteTransaction, count: u64) -> Result<u64> {
+    let mut meta = txn.open_table(META)?;
+    let last = meta
+        .get(tables::META_WRITE_SEQ)?
+        .map(|v| v.value())
+        .unwrap_or(0);
+    meta.insert(tables::META_WRITE_SEQ, last + count)?;
+    Ok(last + 1)
+}

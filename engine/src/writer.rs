@@ -1,0 +1,317 @@
+//! The single writer thread and its group commit.
+//!
+//! Callers never touch a redb write transaction or an fsync themselves: they
+//! send a request (a closure over a `WriteTransaction`) down a channel and
+//! await a oneshot reply. The writer thread loops:
+//!
+//! 1. block for one request, then take every request already queued (up to
+//!    `max_group_size`): the group;
+//! 2. apply the group's requests in order inside ONE write transaction;
+//! 3. commit once (one fsync in `Durability::Immediate`);
+//! 4. reply to every caller with the commit's outcome.
+//!
+//! Invariants:
+//! 1. A caller is answered `Ok` only after the transaction holding its
+//!    request has committed (and, in `Immediate` mode, fsynced).
+//! 2. A request that fails (or panics) leaves no trace: the transaction is
+//!    aborted, that caller gets its error, and the rest of the group is
+//!    applied again from scratch in a fresh transaction. Requests are `FnMut`
+//!    and deterministic over the store's state, so replay is safe.
+//! 3. Requests of one group are applied in arrival order, so two writes from
+//!    one task keep their order.
+//! 4. A failed commit fails every request of its group. After an I/O error
+//!    redb refuses further writes (`Error::Poisoned`) until the file is reopened.
+//! 5. The thread owns the only write path; the caller's thread (an async
+//!    executor, typically) never blocks on disk for a write.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use futures_channel::oneshot;
+use redb::{Database, WriteTransaction};
+
+use crate::config::Durability;
+use crate::error::{Error, Result};
+
+/// One write request, type-erased so requests of any output type share a queue.
+trait Job: Send {
+    /// Stages the request's changes into `txn`.
+    fn apply(&mut self, txn: &WriteTransaction) -> Result<()>;
+    /// Answers the caller once the group's commit has succeeded or failed.
+    fn complete(self: Box<Self>, outcome: Result<()>);
+}
+
+struct TypedJob<T, F> {
+    op: F,
+    output: Option<T>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job for TypedJob<T, F>
+where
+    T: Send,
+    F: FnMut(&WriteTransaction) -> Result<T> + Send,
+{
+    fn apply(&mut self, txn: &WriteTransaction) -> Result<()> {
+        self.output = Some((self.op)(txn)?);
+        Ok(())
+    }
+
+    fn complete(self: Box<Self>, outcome: Result<()>) {
+        let TypedJob { output, reply, .. } = *self;
+        let result = outcome.and_then(|()| {
+            output.ok_or_else(|| Error::Database("internal: request committed without output".into()))
+        });
+        // The caller may have stopped waiting (future dropped); that is fine.
+        let _ = reply.send(result);
+    }
+}
+
+enum Message {
+    Job(Box<dyn Job>),
+    /// Make every earlier acknowledged write durable, then reply.
+    Flush(oneshot::Sender<Result<()>>),
+    /// Flush and exit; sent by the last handle's drop.
+    Shutdown,
+}
+
+/// The caller side of the writer thread. Dropping it flushes and joins the thread.
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Message>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(
+        db: Arc<Database>,
+        durability: Durability,
+        max_group_size: usize,
+    ) -> Result<Writer> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("redb-storage-writer".into())
+            .spawn(move || {
+                WriterLoop {
+                    db,
+                    rx,
+                    durability,
+                    max_group_size,
+                    unflushed_since: None,
+                }
+                .run()
+            })
+            .map_err(|e| Error::io("starting the writer thread", e))?;
+        Ok(Writer {
+            tx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a write request; the returned future resolves after its commit.
+    pub(crate) fn submit<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job = Box::new(TypedJob {
+            op,
+            output: None,
+            reply,
+        });
+        let sent = self.tx.send(Message::Job(job)).is_ok();
+        async move {
+            if !sent {
+                return Err(Error::WriterStopped);
+            }
+            rx.await.unwrap_or(Err(Error::WriterStopped))
+        }
+    }
+
+    /// Resolves once every write acknowledged before the call is durable.
+    pub(crate) fn flush(&self) -> impl Future<Output = Result<()>> + use<> {
+        let (reply, rx) = oneshot::channel();
+        let sent = self.tx.send(Message::Flush(reply)).is_ok();
+        async move {
+            if !sent {
+                return Err(Error::WriterStopped);
+            }
+            rx.await.unwrap_or(Err(Error::WriterStopped))
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Message::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            // Joining releases the Database before the last handle is gone, so
+            // the same file can be reopened right away. In Immediate mode the
+            // thread has nothing left to sync; in Relaxed mode this waits for one
+            // fsync (call `RedbStore::close` from async code to avoid that).
+            if thread.join().is_err() {
+                log::error!("redb-storage writer thread panicked");
+            }
+        }
+    }
+}
+
+struct WriterLoop {
+    db: Arc<Database>,
+    rx: mpsc::Receiver<Message>,
+    durability: Durability,
+    max_group_size: usize,
+    /// Relaxed mode: when the oldest not-yet-fsynced commit happened.
+    unflushed_since: Option<Instant>,
+}
+
+impl WriterLoop {
+    fn run(mut self) {
+        loop {
+            let Some(first) = self.next_message() else {
+                self.flush_now().ok();
+                return;
+            };
+            let mut jobs = Vec::new();
+            let mut flushes = Vec::new();
+            let mut shutdown = false;
+            let mut next = Some(first);
+            while let Some(msg) = next {
+                match msg {
+                    Message::Job(job) => jobs.push(job),
+                    Message::Flush(reply) => flushes.push(reply),
+                    Message::Shutdown => shutdown = true,
+                }
+                next = if jobs.len() < self.max_group_size {
+                    self.rx.try_recv().ok()
+                } else {
+                    None
+                };
+            }
+            if !jobs.is_empty() {
+                self.commit_group(jobs);
+            }
+            if !flushes.is_empty() || shutdown {
+                let outcome = self.flush_now();
+                for reply in flushes {
+                    let _ = reply.send(outcome.clone());
+                }
+            }
+            if shutdown {
+                return;
+            }
+        }
+    }
+
+    /// Waits for the next message; in Relaxed mode wakes up to flush on time.
+    /// `None` means every sender is gone.
+    fn next_message(&mut self) -> Option<Message> {
+        loop {
+            let deadline = match (self.durability, self.unflushed_since) {
+                (Durability::Relaxed { flush_interval }, Some(since)) => since + flush_interval,
+                _ => return self.rx.recv().ok(),
+            };
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(wait.max(Duration::from_micros(1))) {
+                Ok(msg) => return Some(msg),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = self.flush_now() {
+                        log::error!("redb-storage: periodic flush failed: {e}");
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    fn redb_durability(&self) -> redb::Durability {
+        match self.durability {
+            Durability::Immediate => redb::Durability::Immediate,
+            Durability::Relaxed { .. } => redb::Durability::None,
+        }
+    }
+
+    /// Applies `jobs` in one transaction and commits (invariants 1 to 4).
+    fn commit_group(&mut self, mut jobs: Vec<Box<dyn Job>>) {
+        loop {
+            let txn = match self.begin() {
+                Ok(txn) => txn,
+                Err(e) => {
+                    for job in jobs {
+                        job.complete(Err(e.clone()));
+                    }
+                    return;
+                }
+            };
+            let mut failure = None;
+            for (index, job) in jobs.iter_mut().enumerate() {
+                match catch_unwind(AssertUnwindSafe(|| job.apply(&txn))) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => failure = Some((index, e)),
+                    Err(panic) => {
+                        failure = Some((
+                            index,
+                            Error::Database(format!(
+                                "write request panicked: {}",
+                                panic_message(&panic)
+                            )),
+                        ))
+                    }
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            if let Some((index, error)) = failure {
+                // An aborted transaction leaves the store exactly as it was.
+                let _ = txn.abort();
+                jobs.remove(index).complete(Err(error));
+                if jobs.is_empty() {
+                    return;
+                }
+                continue;
+            }
+            let outcome = txn.commit().map_err(Error::from);
+            if outcome.is_ok() && self.unflushed_since.is_none() {
+                if let Durability::Relaxed { .. } = self.durability {
+                    self.unflushed_since = Some(Instant::now());
+                }
+            }
+            for job in jobs {
+                job.complete(outcome.clone());
+            }
+            return;
+        }
+    }
+
+    fn begin(&self) -> Result<WriteTransaction> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.redb_durability())?;
+        Ok(txn)
+    }
+
+    /// Makes every commit so far durable (Relaxed mode); a no-op otherwise.
+    fn flush_now(&mut self) -> Result<()> {
+        if self.unflushed_since.is_none() {
+            return Ok(());
+        }
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::Immediate)?;
+        txn.commit()?;
+        self.unflushed_since = None;
+        Ok(())
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
