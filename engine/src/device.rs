@@ -22,7 +22,9 @@ impl DeviceStore for RedbStore {
     /// `device_props`, `client_profile` and `nct_salt_sync_seen` are runtime
     /// state: they come back as `DEVICE_PROPS`, `ClientProfile::web()` and `false`.
     async fn load(&self) -> Result<Option<Device>> {
-        Ok(self.get_record::<DeviceRecord>(DEVICES, self.key())?.map(|d| d.0))
+        Ok(self
+            .get_record::<DeviceRecord>(DEVICES, self.key())?
+            .map(|d| d.0))
     }
 
     async fn exists(&self) -> Result<bool> {

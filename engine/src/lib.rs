@@ -53,6 +53,7 @@ pub use config::{Durability, StoreConfig};
 pub use error::Error;
 pub use records::{RECORD_TYPES, decode_any as decode_record};
 pub use store::RedbStore;
+pub use writer::WriterStats;
 
 /// The on-disk format version this build writes and the newest it opens.
 pub const FORMAT_VERSION: u64 = tables::FORMAT_VERSION;

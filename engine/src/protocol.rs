@@ -110,13 +110,17 @@ impl ProtocolStore for RedbStore {
         self.read(|txn| {
             let skip = 4 + phone.len();
             let mut best: Option<(PnIndexRecord, Vec<u8>)> = None;
-            scan(&txn.open_table(PN_INDEX)?, &self.key().part(phone), |k, v| {
-                let rank = PnIndexRecord::decode(v)?;
-                if best.as_ref().is_none_or(|(b, _)| rank > *b) {
-                    best = Some((rank, keys::tail(k, skip).to_vec()));
-                }
-                Ok(())
-            })?;
+            scan(
+                &txn.open_table(PN_INDEX)?,
+                &self.key().part(phone),
+                |k, v| {
+                    let rank = PnIndexRecord::decode(v)?;
+                    if best.as_ref().is_none_or(|(b, _)| rank > *b) {
+                        best = Some((rank, keys::tail(k, skip).to_vec()));
+                    }
+                    Ok(())
+                },
+            )?;
             match best {
                 None => Ok(None),
                 Some((_, lid)) => get(&txn.open_table(LID_MAPPINGS)?, &self.key().last(lid)),

@@ -209,9 +209,9 @@ impl SignalStore for RedbStore {
         self.read(|txn| {
             let mut out = Vec::new();
             scan(&txn.open_table(SIGNED_PREKEYS)?, &self.key(), |k, v| {
-                let id: [u8; 4] = keys::tail(k, 0).try_into().map_err(|_| {
-                    crate::Error::decode("signed prekey key", "key is not 4 bytes")
-                })?;
+                let id: [u8; 4] = keys::tail(k, 0)
+                    .try_into()
+                    .map_err(|_| crate::Error::decode("signed prekey key", "key is not 4 bytes"))?;
                 out.push((u32::from_be_bytes(id), Blob::decode(v)?.0));
                 Ok(())
             })?;

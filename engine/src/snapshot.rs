@@ -38,10 +38,7 @@ pub(crate) fn target_path(db_path: &Path, name: &str) -> Result<PathBuf> {
         ));
     }
     let mut file = db_path.as_os_str().to_owned();
-    file.push(format!(
-        ".snapshot-{}-{cleaned}",
-        wacore::time::now_secs()
-    ));
+    file.push(format!(".snapshot-{}-{cleaned}", wacore::time::now_secs()));
     Ok(PathBuf::from(file))
 }
 

@@ -14,7 +14,7 @@ use crate::config::StoreConfig;
 use crate::error::{Error, Result};
 use crate::keys::Key;
 use crate::tables::{self, DATA_TABLES, FORMAT_VERSION, META, META_FORMAT_VERSION};
-use crate::writer::Writer;
+use crate::writer::{Writer, WriterStats};
 
 /// A whatsapp-rust storage backend on one redb file.
 ///
@@ -136,6 +136,11 @@ impl RedbStore {
         Ok(())
     }
 
+    /// Counters of the file's writer thread (shared by every account).
+    pub fn writer_stats(&self) -> WriterStats {
+        self.shared.writer.stats()
+    }
+
     /// Checks the file's internal structure (redb `check_integrity`). Needs
     /// exclusive access: it fails with `Error::InvalidInput` while other
     /// handles on the file exist. Blocking; call it from a blocking context.
@@ -190,12 +195,11 @@ fn open_database(path: &Path, config: &StoreConfig) -> Result<Database> {
     builder.set_cache_size(config.cache_size_bytes);
     // redb should report a bad file as an error; a panic on hostile bytes is
     // still turned into one rather than taking the caller down.
-    let opened = catch_unwind(AssertUnwindSafe(|| builder.create(path))).map_err(|_| {
-        Error::Corrupt {
+    let opened =
+        catch_unwind(AssertUnwindSafe(|| builder.create(path))).map_err(|_| Error::Corrupt {
             path: path.to_path_buf(),
             detail: "redb panicked while opening the file".into(),
-        }
-    })?;
+        })?;
     opened.map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => Error::AlreadyOpen {
             path: path.to_path_buf(),
@@ -204,6 +208,18 @@ fn open_database(path: &Path, config: &StoreConfig) -> Result<Database> {
             path: path.to_path_buf(),
             detail: format!("file format version {v}"),
         },
+        // redb reports a wrong magic number or a short header as InvalidData.
+        redb::DatabaseError::Storage(redb::StorageError::Io(io))
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Error::Corrupt {
+                path: path.to_path_buf(),
+                detail: io.to_string(),
+            }
+        }
         redb::DatabaseError::Storage(redb::StorageError::Io(io)) => {
             Error::io(format!("opening {}", path.display()), io)
         }

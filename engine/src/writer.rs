@@ -26,6 +26,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -63,7 +64,8 @@ where
     fn complete(self: Box<Self>, outcome: Result<()>) {
         let TypedJob { output, reply, .. } = *self;
         let result = outcome.and_then(|()| {
-            output.ok_or_else(|| Error::Database("internal: request committed without output".into()))
+            output
+                .ok_or_else(|| Error::Database("internal: request committed without output".into()))
         });
         // The caller may have stopped waiting (future dropped); that is fine.
         let _ = reply.send(result);
@@ -78,10 +80,33 @@ enum Message {
     Shutdown,
 }
 
+/// Counters of the writer thread since the file was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriterStats {
+    /// Write requests answered `Ok`.
+    pub requests_committed: u64,
+    /// Write requests answered with an error.
+    pub requests_failed: u64,
+    /// Transactions committed for requests (each holds one or more requests).
+    pub commits: u64,
+    /// Durable flushes made by relaxed mode (timer, `flush`, close).
+    pub flushes: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests_committed: AtomicU64,
+    requests_failed: AtomicU64,
+    commits: AtomicU64,
+    flushes: AtomicU64,
+}
+
 /// The caller side of the writer thread. Dropping it flushes and joins the thread.
 pub(crate) struct Writer {
     tx: mpsc::Sender<Message>,
     thread: Option<JoinHandle<()>>,
+    counters: Arc<Counters>,
 }
 
 impl Writer {
@@ -91,6 +116,8 @@ impl Writer {
         max_group_size: usize,
     ) -> Result<Writer> {
         let (tx, rx) = mpsc::channel();
+        let counters = Arc::new(Counters::default());
+        let loop_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name("redb-storage-writer".into())
             .spawn(move || {
@@ -100,6 +127,7 @@ impl Writer {
                     durability,
                     max_group_size,
                     unflushed_since: None,
+                    counters: loop_counters,
                 }
                 .run()
             })
@@ -107,7 +135,18 @@ impl Writer {
         Ok(Writer {
             tx,
             thread: Some(thread),
+            counters,
         })
+    }
+
+    pub(crate) fn stats(&self) -> WriterStats {
+        let c = &self.counters;
+        WriterStats {
+            requests_committed: c.requests_committed.load(Ordering::Relaxed),
+            requests_failed: c.requests_failed.load(Ordering::Relaxed),
+            commits: c.commits.load(Ordering::Relaxed),
+            flushes: c.flushes.load(Ordering::Relaxed),
+        }
     }
 
     /// Queues a write request; the returned future resolves after its commit.
@@ -166,6 +205,7 @@ struct WriterLoop {
     max_group_size: usize,
     /// Relaxed mode: when the oldest not-yet-fsynced commit happened.
     unflushed_since: Option<Instant>,
+    counters: Arc<Counters>,
 }
 
 impl WriterLoop {
@@ -240,6 +280,7 @@ impl WriterLoop {
             let txn = match self.begin() {
                 Ok(txn) => txn,
                 Err(e) => {
+                    self.count(&self.counters.requests_failed, jobs.len());
                     for job in jobs {
                         job.complete(Err(e.clone()));
                     }
@@ -268,6 +309,7 @@ impl WriterLoop {
             if let Some((index, error)) = failure {
                 // An aborted transaction leaves the store exactly as it was.
                 let _ = txn.abort();
+                self.count(&self.counters.requests_failed, 1);
                 jobs.remove(index).complete(Err(error));
                 if jobs.is_empty() {
                     return;
@@ -275,16 +317,26 @@ impl WriterLoop {
                 continue;
             }
             let outcome = txn.commit().map_err(Error::from);
-            if outcome.is_ok() && self.unflushed_since.is_none() {
-                if let Durability::Relaxed { .. } = self.durability {
+            if outcome.is_ok() {
+                self.count(&self.counters.commits, 1);
+                self.count(&self.counters.requests_committed, jobs.len());
+                if self.unflushed_since.is_none()
+                    && matches!(self.durability, Durability::Relaxed { .. })
+                {
                     self.unflushed_since = Some(Instant::now());
                 }
+            } else {
+                self.count(&self.counters.requests_failed, jobs.len());
             }
             for job in jobs {
                 job.complete(outcome.clone());
             }
             return;
         }
+    }
+
+    fn count(&self, counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     fn begin(&self) -> Result<WriteTransaction> {
@@ -302,6 +354,7 @@ impl WriterLoop {
         txn.set_durability(redb::Durability::Immediate)?;
         txn.commit()?;
         self.unflushed_since = None;
+        self.count(&self.counters.flushes, 1);
         Ok(())
     }
 }
@@ -313,5 +366,79 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "non-string panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::{ReadableDatabase, TableDefinition};
+
+    const T: TableDefinition<&str, u64> = TableDefinition::new("t");
+
+    fn setup() -> (tempfile::TempDir, Arc<Database>, Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Database::create(dir.path().join("w.redb")).unwrap());
+        let w = db.begin_write().unwrap();
+        w.open_table(T).unwrap();
+        w.commit().unwrap();
+        let writer = Writer::spawn(db.clone(), Durability::Immediate, 1024).unwrap();
+        (dir, db, writer)
+    }
+
+    fn put(key: &'static str, fail: bool) -> impl FnMut(&WriteTransaction) -> Result<()> {
+        move |txn| {
+            txn.open_table(T)?.insert(key, 1)?;
+            if fail {
+                return Err(Error::InvalidInput(format!("{key} fails after writing")));
+            }
+            Ok(())
+        }
+    }
+
+    fn present(db: &Database, key: &str) -> bool {
+        let r = db.begin_read().unwrap();
+        r.open_table(T).unwrap().get(key).unwrap().is_some()
+    }
+
+    #[test]
+    fn a_failing_or_panicking_request_leaves_no_trace_and_spares_its_group() {
+        let (_dir, db, writer) = setup();
+        // Queue all before awaiting any, so they can share a group.
+        let a = writer.submit(put("a", false));
+        let b = writer.submit(put("b", true));
+        let c = writer.submit(|txn: &WriteTransaction| -> Result<()> {
+            txn.open_table(T)?.insert("c", 1)?;
+            panic!("request bug");
+        });
+        let d = writer.submit(put("d", false));
+        futures::executor::block_on(async {
+            assert!(a.await.is_ok());
+            assert!(matches!(b.await, Err(Error::InvalidInput(_))));
+            assert!(matches!(c.await, Err(Error::Database(m)) if m.contains("request bug")));
+            assert!(d.await.is_ok());
+        });
+        assert!(present(&db, "a") && present(&db, "d"));
+        assert!(!present(&db, "b"), "failed request's partial write is gone");
+        assert!(
+            !present(&db, "c"),
+            "panicked request's partial write is gone"
+        );
+        let stats = writer.stats();
+        assert_eq!((stats.requests_committed, stats.requests_failed), (2, 2));
+    }
+
+    #[test]
+    fn queued_requests_share_commits() {
+        let (_dir, _db, writer) = setup();
+        let pending: Vec<_> = (0..500).map(|_| writer.submit(put("k", false))).collect();
+        futures::executor::block_on(async {
+            for p in pending {
+                p.await.unwrap();
+            }
+        });
+        let stats = writer.stats();
+        assert_eq!(stats.requests_committed, 500);
+        assert!(stats.commits < 500, "no grouping happened: {stats:?}");
     }
 }

@@ -30,12 +30,29 @@ async fn sync_keys_and_latest_is_last_set() {
     };
     s.set_sync_key(b"\xff\xff", key(1)).await.unwrap();
     s.set_sync_key(b"\x00\x01", key(2)).await.unwrap();
-    assert_eq!(s.get_latest_sync_key_id().await.unwrap().unwrap(), b"\x00\x01");
+    assert_eq!(
+        s.get_latest_sync_key_id().await.unwrap().unwrap(),
+        b"\x00\x01"
+    );
     let got = s.get_sync_key(b"\xff\xff").await.unwrap().unwrap();
-    assert_eq!((got.key_data, got.fingerprint, got.timestamp), (vec![1; 32], vec![1; 3], 1_700_000_000_000));
+    assert_eq!(
+        (got.key_data, got.fingerprint, got.timestamp),
+        (vec![1; 32], vec![1; 3], 1_700_000_000_000)
+    );
     // Keys of any length round-trip (SQLite hides non-32-byte key_data).
-    s.set_sync_key(b"odd", AppStateSyncKey { key_data: vec![9; 7], ..key(3) }).await.unwrap();
-    assert_eq!(s.get_sync_key(b"odd").await.unwrap().unwrap().key_data, vec![9; 7]);
+    s.set_sync_key(
+        b"odd",
+        AppStateSyncKey {
+            key_data: vec![9; 7],
+            ..key(3)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_sync_key(b"odd").await.unwrap().unwrap().key_data,
+        vec![9; 7]
+    );
 }
 
 #[tokio::test]
@@ -65,10 +82,27 @@ async fn mutation_macs_batches_and_collection_isolation() {
     let s = &t.store;
     let batch: Vec<_> = (0..5000).map(|i| mac(i, 1)).collect();
     s.put_mutation_macs("regular", 3, &batch).await.unwrap();
-    s.put_mutation_macs("regular_low", 3, &[mac(1, 9)]).await.unwrap();
-    assert_eq!(s.get_mutation_mac("regular", &mac(1, 0).index_mac).await.unwrap(), Some(vec![1; 32]));
-    assert_eq!(s.get_mutation_mac("regular_low", &mac(1, 0).index_mac).await.unwrap(), Some(vec![9; 32]));
-    assert!(s.get_mutation_mac("regular", b"missing").await.unwrap().is_none());
+    s.put_mutation_macs("regular_low", 3, &[mac(1, 9)])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_mutation_mac("regular", &mac(1, 0).index_mac)
+            .await
+            .unwrap(),
+        Some(vec![1; 32])
+    );
+    assert_eq!(
+        s.get_mutation_mac("regular_low", &mac(1, 0).index_mac)
+            .await
+            .unwrap(),
+        Some(vec![9; 32])
+    );
+    assert!(
+        s.get_mutation_mac("regular", b"missing")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let wanted: Vec<[u8; 32]> = [0u32, 4999, 6000]
         .iter()
@@ -80,13 +114,31 @@ async fn mutation_macs_batches_and_collection_isolation() {
 
     let doomed: Vec<Vec<u8>> = (0..2500).map(|i| mac(i, 0).index_mac).collect();
     s.delete_mutation_macs("regular", &doomed).await.unwrap();
-    assert!(s.get_mutation_mac("regular", &mac(0, 0).index_mac).await.unwrap().is_none());
-    assert!(s.get_mutation_mac("regular", &mac(2500, 0).index_mac).await.unwrap().is_some());
+    assert!(
+        s.get_mutation_mac("regular", &mac(0, 0).index_mac)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.get_mutation_mac("regular", &mac(2500, 0).index_mac)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     s.clear_mutation_macs("regular").await.unwrap();
-    assert!(s.get_mutation_mac("regular", &mac(4000, 0).index_mac).await.unwrap().is_none());
     assert!(
-        s.get_mutation_mac("regular_low", &mac(1, 0).index_mac).await.unwrap().is_some(),
+        s.get_mutation_mac("regular", &mac(4000, 0).index_mac)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.get_mutation_mac("regular_low", &mac(1, 0).index_mac)
+            .await
+            .unwrap()
+            .is_some(),
         "clear touches only the named collection, even one whose name extends it"
     );
 }

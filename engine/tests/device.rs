@@ -23,8 +23,16 @@ fn populated_device() -> Device {
     d.server_has_prekeys = true;
     d.nct_salt = Some(vec![]);
     d.server_cert_chain = Some(CachedServerCertChain {
-        intermediate: CachedNoiseCert { key: [1; 32], not_before: -1, not_after: i64::MAX },
-        leaf: CachedNoiseCert { key: [2; 32], not_before: 0, not_after: 1 },
+        intermediate: CachedNoiseCert {
+            key: [1; 32],
+            not_before: -1,
+            not_after: i64::MAX,
+        },
+        leaf: CachedNoiseCert {
+            key: [2; 32],
+            not_before: 0,
+            not_after: 1,
+        },
     });
     d.login_counter = -5;
     d.lid_migrated = true;
@@ -37,9 +45,16 @@ fn assert_same(a: &Device, b: &Device) {
     assert_eq!(a.pn, b.pn);
     assert_eq!(a.lid, b.lid);
     assert_eq!(a.registration_id, b.registration_id);
-    for (x, y) in [(&a.noise_key, &b.noise_key), (&a.identity_key, &b.identity_key), (&a.signed_pre_key, &b.signed_pre_key)] {
+    for (x, y) in [
+        (&a.noise_key, &b.noise_key),
+        (&a.identity_key, &b.identity_key),
+        (&a.signed_pre_key, &b.signed_pre_key),
+    ] {
         assert_eq!(x.private_key.serialize(), y.private_key.serialize());
-        assert_eq!(x.public_key.public_key_bytes(), y.public_key.public_key_bytes());
+        assert_eq!(
+            x.public_key.public_key_bytes(),
+            y.public_key.public_key_bytes()
+        );
     }
     assert_eq!(a.signed_pre_key_id, b.signed_pre_key_id);
     assert_eq!(a.signed_pre_key_signature, b.signed_pre_key_signature);
@@ -47,18 +62,34 @@ fn assert_same(a: &Device, b: &Device) {
     assert_eq!(a.account.is_some(), b.account.is_some());
     assert_eq!(a.push_name, b.push_name);
     assert_eq!(
-        (a.app_version_primary, a.app_version_secondary, a.app_version_tertiary, a.app_version_last_fetched_ms),
-        (b.app_version_primary, b.app_version_secondary, b.app_version_tertiary, b.app_version_last_fetched_ms)
+        (
+            a.app_version_primary,
+            a.app_version_secondary,
+            a.app_version_tertiary,
+            a.app_version_last_fetched_ms
+        ),
+        (
+            b.app_version_primary,
+            b.app_version_secondary,
+            b.app_version_tertiary,
+            b.app_version_last_fetched_ms
+        )
     );
     assert_eq!(a.edge_routing_info, b.edge_routing_info);
     assert_eq!(a.props_hash, b.props_hash);
-    assert_eq!((a.next_pre_key_id, a.first_unupload_pre_key_id), (b.next_pre_key_id, b.first_unupload_pre_key_id));
+    assert_eq!(
+        (a.next_pre_key_id, a.first_unupload_pre_key_id),
+        (b.next_pre_key_id, b.first_unupload_pre_key_id)
+    );
     assert_eq!(a.server_has_prekeys, b.server_has_prekeys);
     assert_eq!(a.nct_salt, b.nct_salt);
     assert_eq!(a.server_cert_chain, b.server_cert_chain);
     assert_eq!(a.login_counter, b.login_counter);
     assert_eq!(a.lid_migrated, b.lid_migrated);
-    assert_eq!(a.last_signed_pre_key_rotation_ms, b.last_signed_pre_key_rotation_ms);
+    assert_eq!(
+        a.last_signed_pre_key_rotation_ms,
+        b.last_signed_pre_key_rotation_ms
+    );
     assert_eq!(a.read_receipts_disabled, b.read_receipts_disabled);
 }
 
@@ -73,7 +104,11 @@ async fn every_device_field_round_trips_and_runtime_fields_are_restored() {
     assert!(s.exists().await.unwrap());
     let loaded = s.load().await.unwrap().unwrap();
     assert_same(&device, &loaded);
-    assert_eq!(loaded.device_props.os.as_deref(), Some("rust"), "device_props restored");
+    assert_eq!(
+        loaded.device_props.os.as_deref(),
+        Some("rust"),
+        "device_props restored"
+    );
     assert!(!loaded.nct_salt_sync_seen);
 }
 
@@ -95,20 +130,38 @@ async fn snapshot_writes_a_consistent_openable_copy() {
     let s = &t.store;
     s.save(&populated_device()).await.unwrap();
     s.put_session("a", b"session").await.unwrap();
-    s.snapshot_db("crash report/../x", Some(b"{\"why\":1}")).await.unwrap();
-    assert!(s.snapshot_db("...", None).await.is_err(), "empty name after sanitizing");
+    s.snapshot_db("crash report/../x", Some(b"{\"why\":1}"))
+        .await
+        .unwrap();
+    assert!(
+        s.snapshot_db("...", None).await.is_err(),
+        "empty name after sanitizing"
+    );
     assert!(s.snapshot_db("", None).await.is_err());
     let snapshots: Vec<_> = std::fs::read_dir(t.dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().contains(".snapshot-"))
         .collect();
-    assert_eq!(snapshots.len(), 2, "snapshot and its extra file: {snapshots:?}");
-    let copy = snapshots.iter().find(|p| !p.to_string_lossy().ends_with(".json")).unwrap();
-    let extra = snapshots.iter().find(|p| p.to_string_lossy().ends_with(".json")).unwrap();
+    assert_eq!(
+        snapshots.len(),
+        2,
+        "snapshot and its extra file: {snapshots:?}"
+    );
+    let copy = snapshots
+        .iter()
+        .find(|p| !p.to_string_lossy().ends_with(".json"))
+        .unwrap();
+    let extra = snapshots
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".json"))
+        .unwrap();
     assert_eq!(std::fs::read(extra).unwrap(), b"{\"why\":1}");
     let opened = RedbStore::open(copy).unwrap();
-    assert_eq!(opened.get_session("a").await.unwrap().unwrap(), &b"session"[..]);
+    assert_eq!(
+        opened.get_session("a").await.unwrap().unwrap(),
+        &b"session"[..]
+    );
     assert!(opened.load().await.unwrap().is_some());
 }
 

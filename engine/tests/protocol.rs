@@ -23,15 +23,24 @@ async fn sender_key_devices_per_group() {
     let t = common::fresh();
     let s = &t.store;
     assert!(s.get_sender_key_devices("g1").await.unwrap().is_empty());
-    s.set_sender_key_status("g1", &[("d1", true), ("d2", false), ("d1", false)]).await.unwrap();
-    s.set_sender_key_status("g10", &[("d1", true)]).await.unwrap();
+    s.set_sender_key_status("g1", &[("d1", true), ("d2", false), ("d1", false)])
+        .await
+        .unwrap();
+    s.set_sender_key_status("g10", &[("d1", true)])
+        .await
+        .unwrap();
     let mut g1 = s.get_sender_key_devices("g1").await.unwrap();
     g1.sort();
     assert_eq!(g1, vec![("d1".into(), false), ("d2".into(), false)]);
     s.delete_sender_key_device_rows(&["d1"]).await.unwrap();
-    assert_eq!(s.get_sender_key_devices("g1").await.unwrap(), vec![("d2".into(), false)]);
+    assert_eq!(
+        s.get_sender_key_devices("g1").await.unwrap(),
+        vec![("d2".into(), false)]
+    );
     assert!(s.get_sender_key_devices("g10").await.unwrap().is_empty());
-    s.set_sender_key_status("g10", &[("d3", true)]).await.unwrap();
+    s.set_sender_key_status("g10", &[("d3", true)])
+        .await
+        .unwrap();
     s.clear_sender_key_devices("g1").await.unwrap();
     assert!(s.get_sender_key_devices("g1").await.unwrap().is_empty());
     assert_eq!(s.get_sender_key_devices("g10").await.unwrap().len(), 1);
@@ -47,21 +56,43 @@ async fn lid_pn_mappings_newest_wins_and_remaps_clean_up() {
     assert!(s.get_pn_mapping("p1").await.unwrap().is_none());
     s.put_lid_mapping(&mapping("l1", "p1", 10)).await.unwrap();
     s.put_lid_mapping(&mapping("l2", "p1", 5)).await.unwrap();
-    assert_eq!(s.get_pn_mapping("p1").await.unwrap().unwrap().lid, "l1", "greatest updated_at");
+    assert_eq!(
+        s.get_pn_mapping("p1").await.unwrap().unwrap().lid,
+        "l1",
+        "greatest updated_at"
+    );
     s.put_lid_mapping(&mapping("l3", "p1", 10)).await.unwrap();
-    assert_eq!(s.get_pn_mapping("p1").await.unwrap().unwrap().lid, "l3", "tie: written last");
+    assert_eq!(
+        s.get_pn_mapping("p1").await.unwrap().unwrap().lid,
+        "l3",
+        "tie: written last"
+    );
     // Remap l3 to another number: p1 falls back to l1.
-    s.put_lid_mappings(&[mapping("l3", "p2", 20)]).await.unwrap();
+    s.put_lid_mappings(&[mapping("l3", "p2", 20)])
+        .await
+        .unwrap();
     assert_eq!(s.get_pn_mapping("p1").await.unwrap().unwrap().lid, "l1");
     assert_eq!(s.get_pn_mapping("p2").await.unwrap().unwrap().lid, "l3");
     // Batch: last duplicate wins.
-    s.put_lid_mappings(&[mapping("l9", "p9", 1), mapping("l9", "p8", 2)]).await.unwrap();
-    assert_eq!(s.get_lid_mapping("l9").await.unwrap().unwrap().phone_number, "p8");
+    s.put_lid_mappings(&[mapping("l9", "p9", 1), mapping("l9", "p8", 2)])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_lid_mapping("l9").await.unwrap().unwrap().phone_number,
+        "p8"
+    );
     assert!(s.get_pn_mapping("p9").await.unwrap().is_none());
     assert_eq!(s.get_all_lid_mappings().await.unwrap().len(), 4);
     let big = mapping("l-big", "p-big", i64::MAX);
     s.put_lid_mapping(&big).await.unwrap();
-    assert_eq!(s.get_lid_mapping("l-big").await.unwrap().unwrap().updated_at, i64::MAX);
+    assert_eq!(
+        s.get_lid_mapping("l-big")
+            .await
+            .unwrap()
+            .unwrap()
+            .updated_at,
+        i64::MAX
+    );
 }
 
 #[tokio::test]
@@ -84,22 +115,35 @@ async fn device_lists_keep_i64_timestamps_and_raw_id() {
     assert!(s.get_devices("u").await.unwrap().is_none());
     let record = |user: &str, raw_id| DeviceListRecord {
         user: user.into(),
-        devices: vec![DeviceInfo::new(0, None), DeviceInfo::new(u32::MAX, Some(7)).with_hosting(true)],
+        devices: vec![
+            DeviceInfo::new(0, None),
+            DeviceInfo::new(u32::MAX, Some(7)).with_hosting(true),
+        ],
         timestamp: 1_700_000_000_000,
         phash: Some("2:abc".into()),
         raw_id,
     };
     s.update_device_list(record("u", None)).await.unwrap();
     let got = s.get_devices("u").await.unwrap().unwrap();
-    assert_eq!(got.timestamp, 1_700_000_000_000, "SQLite truncates this to i32");
+    assert_eq!(
+        got.timestamp, 1_700_000_000_000,
+        "SQLite truncates this to i32"
+    );
     assert_eq!(got.raw_id, None);
     assert_eq!(got.devices.len(), 2);
     assert!(got.devices[1].is_hosted);
     assert_eq!(got.devices[1].key_index, Some(7));
-    s.update_device_lists((0..1000).map(|i| record(&format!("u{i}"), Some(i))).collect())
-        .await
-        .unwrap();
-    assert_eq!(s.get_devices("u999").await.unwrap().unwrap().raw_id, Some(999));
+    s.update_device_lists(
+        (0..1000)
+            .map(|i| record(&format!("u{i}"), Some(i)))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_devices("u999").await.unwrap().unwrap().raw_id,
+        Some(999)
+    );
     s.delete_devices("u").await.unwrap();
     assert!(s.get_devices("u").await.unwrap().is_none());
 }
@@ -123,11 +167,17 @@ async fn tc_tokens_merge_rules_and_expiry() {
     // touch on a missing row makes a placeholder
     s.touch_tc_token_sender_timestamp("j", 100).await.unwrap();
     let e = s.get_tc_token("j").await.unwrap().unwrap();
-    assert_eq!((e.token.is_empty(), e.token_timestamp, e.sender_timestamp), (true, 100, Some(100)));
+    assert_eq!(
+        (e.token.is_empty(), e.token_timestamp, e.sender_timestamp),
+        (true, 100, Some(100))
+    );
     // a real token replaces a placeholder and keeps the sender timestamp
     s.store_received_tc_token("j", b"tok", 50).await.unwrap();
     let e = s.get_tc_token("j").await.unwrap().unwrap();
-    assert_eq!((e.token.as_slice(), e.token_timestamp, e.sender_timestamp), (&b"tok"[..], 50, Some(100)));
+    assert_eq!(
+        (e.token.as_slice(), e.token_timestamp, e.sender_timestamp),
+        (&b"tok"[..], 50, Some(100))
+    );
     // stale token loses, equal timestamp wins
     s.store_received_tc_token("j", b"old", 40).await.unwrap();
     assert_eq!(s.get_tc_token("j").await.unwrap().unwrap().token, b"tok");
@@ -136,13 +186,23 @@ async fn tc_tokens_merge_rules_and_expiry() {
     // sender timestamp only moves forward, token bytes kept
     s.touch_tc_token_sender_timestamp("j", 90).await.unwrap();
     let e = s.get_tc_token("j").await.unwrap().unwrap();
-    assert_eq!((e.token.as_slice(), e.sender_timestamp), (&b"same"[..], Some(100)));
+    assert_eq!(
+        (e.token.as_slice(), e.sender_timestamp),
+        (&b"same"[..], Some(100))
+    );
 
     // expiry: deleted only when token dead AND sender dead
     let put = |jid: &'static str, token: &'static [u8], ts: i64, sender: Option<i64>| async move {
-        s.put_tc_token(jid, &TcTokenEntry { token: token.to_vec(), token_timestamp: ts, sender_timestamp: sender })
-            .await
-            .unwrap()
+        s.put_tc_token(
+            jid,
+            &TcTokenEntry {
+                token: token.to_vec(),
+                token_timestamp: ts,
+                sender_timestamp: sender,
+            },
+        )
+        .await
+        .unwrap()
     };
     s.delete_tc_token("j").await.unwrap();
     put("dead", b"t", 9, None).await;
@@ -164,8 +224,14 @@ async fn sent_messages_take_once_and_expire_strictly() {
     assert!(s.take_sent_message("c", "m").await.unwrap().is_none());
     s.store_sent_message("c", "m", b"payload").await.unwrap();
     s.store_sent_message("c", "m2", b"p2").await.unwrap();
-    assert_eq!(s.take_sent_message("c", "m").await.unwrap().unwrap(), b"payload");
-    assert!(s.take_sent_message("c", "m").await.unwrap().is_none(), "taken once");
+    assert_eq!(
+        s.take_sent_message("c", "m").await.unwrap().unwrap(),
+        b"payload"
+    );
+    assert!(
+        s.take_sent_message("c", "m").await.unwrap().is_none(),
+        "taken once"
+    );
     let now = wacore::time::now_secs();
     assert_eq!(s.delete_expired_sent_messages(now - 60).await.unwrap(), 0);
     assert_eq!(s.delete_expired_sent_messages(now + 2).await.unwrap(), 1);
@@ -176,25 +242,56 @@ async fn sent_messages_take_once_and_expire_strictly() {
 async fn pending_inbound_is_supported() {
     let t = common::fresh();
     let s = &t.store;
-    assert!(s.get_pending_inbound("c", "s", "i").await.unwrap().is_none());
+    assert!(
+        s.get_pending_inbound("c", "s", "i")
+            .await
+            .unwrap()
+            .is_none()
+    );
     s.store_pending_inbound("c", "s", "i", b"m").await.unwrap();
-    assert_eq!(s.get_pending_inbound("c", "s", "i").await.unwrap().unwrap(), b"m");
-    assert!(s.get_pending_inbound("c", "s2", "i").await.unwrap().is_none(), "scoped by sender");
-    let rows: Vec<_> = (0..10)
-        .map(|i| format!("id{i}"))
-        .collect();
+    assert_eq!(
+        s.get_pending_inbound("c", "s", "i").await.unwrap().unwrap(),
+        b"m"
+    );
+    assert!(
+        s.get_pending_inbound("c", "s2", "i")
+            .await
+            .unwrap()
+            .is_none(),
+        "scoped by sender"
+    );
+    let rows: Vec<_> = (0..10).map(|i| format!("id{i}")).collect();
     let batch: Vec<_> = rows
         .iter()
-        .map(|id| PendingInboundRow { chat: "c", sender: "s", id, message: b"x" })
+        .map(|id| PendingInboundRow {
+            chat: "c",
+            sender: "s",
+            id,
+            message: b"x",
+        })
         .collect();
     s.store_pending_inbound_batch(&batch).await.unwrap();
     let keys: Vec<_> = rows[..5]
         .iter()
-        .map(|id| PendingInboundKey { chat: "c", sender: "s", id })
+        .map(|id| PendingInboundKey {
+            chat: "c",
+            sender: "s",
+            id,
+        })
         .collect();
     s.delete_pending_inbound_batch(&keys).await.unwrap();
-    assert!(s.get_pending_inbound("c", "s", "id0").await.unwrap().is_none());
-    assert!(s.get_pending_inbound("c", "s", "id9").await.unwrap().is_some());
+    assert!(
+        s.get_pending_inbound("c", "s", "id0")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.get_pending_inbound("c", "s", "id9")
+            .await
+            .unwrap()
+            .is_some()
+    );
     s.delete_pending_inbound("c", "s", "i").await.unwrap();
     let now = wacore::time::now_secs();
     assert_eq!(s.delete_expired_pending_inbound(now - 60).await.unwrap(), 0);

@@ -6,8 +6,8 @@
 //! build of a decoder (struct literals), never a file; a record version this
 //! build does not know is a decode error, never a guess.
 
-pub(crate) mod codec;
 mod app_sync;
+pub(crate) mod codec;
 mod device;
 mod msg_secret;
 mod protocol;
@@ -56,7 +56,9 @@ pub fn decode_any(record: &str, bytes: &[u8]) -> Result<(), crate::Error> {
         "stamped_blob" => check::<StampedBlob>(bytes),
         "msg_secret" => check::<MsgSecretRecord>(bytes),
         "device" => check::<DeviceRecord>(bytes),
-        other => Err(Error::InvalidInput(format!("unknown record type {other:?}"))),
+        other => Err(Error::InvalidInput(format!(
+            "unknown record type {other:?}"
+        ))),
     }
 }
 
