@@ -49,18 +49,30 @@ fn main() {
     type BoxFut = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
     let workloads: [(&str, u64, Op); 4] = [
         ("put_session", 1, |b, i, v| {
-            Box::pin(async move { b.put_session(&format!("w{}@lid", i % 5000), &v).await.unwrap() })
+            Box::pin(async move {
+                b.put_session(&format!("w{}@lid", i % 5000), &v)
+                    .await
+                    .unwrap()
+            })
         }),
         ("get_session", 1, |b, i, _| {
             Box::pin(async move {
-                let got = b.get_session(&format!("read{}@lid", i % 1000)).await.unwrap();
+                let got = b
+                    .get_session(&format!("read{}@lid", i % 1000))
+                    .await
+                    .unwrap();
                 assert!(got.is_some());
             })
         }),
         ("put_sessions_batch_100", 100, |b, i, v| {
             Box::pin(async move {
                 let rows: Vec<(Arc<str>, Bytes)> = (0..100)
-                    .map(|j| (Arc::from(format!("b{}@lid", (i * 100 + j) % 20_000)), v.clone()))
+                    .map(|j| {
+                        (
+                            Arc::from(format!("b{}@lid", (i * 100 + j) % 20_000)),
+                            v.clone(),
+                        )
+                    })
                     .collect();
                 b.put_sessions_batch(&rows).await.unwrap()
             })
@@ -71,7 +83,10 @@ fn main() {
                     .map(|j| {
                         let mut index = [0u8; 32];
                         index[..8].copy_from_slice(&(i * 500 + j).to_be_bytes());
-                        AppStateMutationMAC { index_mac: index.to_vec(), value_mac: vec![7; 32] }
+                        AppStateMutationMAC {
+                            index_mac: index.to_vec(),
+                            value_mac: vec![7; 32],
+                        }
                     })
                     .collect();
                 b.put_mutation_macs("regular", i, &macs).await.unwrap()
@@ -83,12 +98,20 @@ fn main() {
         let mut group = c.benchmark_group(workload);
         group.throughput(Throughput::Elements(rows_per_op));
         for Subject { name, backend, .. } in &subjects {
-            let (recorder, counter, value, backend) =
-                (recorder.clone(), counter.clone(), value.clone(), backend.clone());
+            let (recorder, counter, value, backend) = (
+                recorder.clone(),
+                counter.clone(),
+                value.clone(),
+                backend.clone(),
+            );
             group.bench_function(BenchmarkId::from_parameter(name), |b| {
                 b.to_async(&rt).iter_custom(|iters| {
-                    let (recorder, counter, value, backend) =
-                        (recorder.clone(), counter.clone(), value.clone(), backend.clone());
+                    let (recorder, counter, value, backend) = (
+                        recorder.clone(),
+                        counter.clone(),
+                        value.clone(),
+                        backend.clone(),
+                    );
                     async move {
                         let start = Instant::now();
                         for _ in 0..iters {
@@ -115,7 +138,12 @@ fn main() {
     println!(
         "{}",
         recorder.table(
-            &["put_session", "get_session", "put_sessions_batch_100", "put_mutation_macs_500"],
+            &[
+                "put_session",
+                "get_session",
+                "put_sessions_batch_100",
+                "put_mutation_macs_500"
+            ],
             &names
         )
     );

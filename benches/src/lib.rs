@@ -92,7 +92,10 @@ impl Recorder {
         for b in backends {
             out += &format!("{b:>14}");
         }
-        out += &format!("{:>14}{:>16}{:>14}\n", "redb/sqlite", "relaxed/sqlite", "redb/memory");
+        out += &format!(
+            "{:>14}{:>16}{:>14}\n",
+            "redb/sqlite", "relaxed/sqlite", "redb/memory"
+        );
         for w in workloads {
             out += &format!("{w:<26}");
             for b in backends {

@@ -62,11 +62,12 @@ async fn versions_round_trip_and_default() {
     let default = s.get_version("regular").await.unwrap();
     assert_eq!(default.version, 0);
     assert!(default.index_value_map.is_empty());
-    let mut state = HashState::default();
-    state.version = u64::MAX;
-    state.hash = [7; 128];
-    state.mac_mismatch_fatal = true;
-    state.index_value_map = HashMap::from([("a".to_owned(), vec![1, 2]), ("".to_owned(), vec![])]);
+    let state = HashState {
+        version: u64::MAX,
+        hash: [7; 128],
+        mac_mismatch_fatal: true,
+        index_value_map: HashMap::from([("a".to_owned(), vec![1, 2]), ("".to_owned(), vec![])]),
+    };
     s.set_version("regular", state.clone()).await.unwrap();
     let got = s.get_version("regular").await.unwrap();
     assert_eq!(got.version, u64::MAX);

@@ -92,7 +92,10 @@ fn garbage_and_truncated_files_are_errors() {
         matches!(engine_error(&err), Error::Corrupt { .. }),
         "{err:?}"
     );
-    assert!(err.to_string().len() > 0);
+    assert!(
+        engine_error(&err).to_string().contains("garbage.redb"),
+        "message names the file"
+    );
 
     // A real store cut in half.
     let path = dir.path().join("cut.redb");

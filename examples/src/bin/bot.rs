@@ -25,7 +25,10 @@ fn main() {
         let store = match RedbStore::open_with(&path, StoreConfig::default()) {
             Ok(store) => store,
             Err(e) => {
-                eprintln!("cannot open {path}: {e} ({:?})", std::error::Error::source(&e));
+                eprintln!(
+                    "cannot open {path}: {e} ({:?})",
+                    std::error::Error::source(&e)
+                );
                 std::process::exit(1);
             }
         };
