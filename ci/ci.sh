@@ -25,6 +25,16 @@ step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests (the README's test command)"
-cargo test --workspace
-
+log=$(mktemp)
+set +e
+cargo test --workspace 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# cargo prints one "test result" line per test binary, the last often a
+# doc-test run with 0 tests; print the totals as the closing line.
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
 step "done in $(( $(date +%s) - start ))s"
+echo "$passed passed, $failed failed"
+exit "$status"
