@@ -18,6 +18,9 @@ python3 ci/check_pure_rust.py whatsapp-rust-redb-storage
 step "pure-Rust check self-test: the SQLite benches crate must be flagged"
 python3 ci/check_pure_rust.py whatsapp-rust-storage-benches --expect-impure
 
+step "the engine overrides every store-trait method"
+python3 ci/check_overrides.py
+
 step "build every crate, example and benchmark (debug)"
 cargo build --workspace --all-targets --locked
 

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use wacore::store::error::Result;
 use wacore::store::traits::{
-    MsgSecretEntry, MsgSecretStore, merge_msg_secret_expiry, merge_msg_secret_message_ts,
+    MessageSecret, MsgSecretEntry, MsgSecretStore, merge_msg_secret_expiry,
+    merge_msg_secret_message_ts,
 };
 
 use crate::RedbStore;
@@ -18,6 +19,26 @@ fn secret_key(account: &Key, chat: &str, sender: &str, msg_id: &str) -> Key {
 
 #[async_trait]
 impl MsgSecretStore for RedbStore {
+    /// `put_msg_secrets` of one entry with no expiry and unknown parent time.
+    async fn put_msg_secret(
+        &self,
+        chat: &str,
+        sender: &str,
+        msg_id: &str,
+        secret: &MessageSecret,
+    ) -> Result<()> {
+        self.put_msg_secrets(vec![MsgSecretEntry {
+            chat: chat.into(),
+            sender: sender.into(),
+            msg_id: msg_id.into(),
+            secret: *secret,
+            expires_at: 0,
+            message_ts: 0,
+        }])
+        .await
+        .map(drop)
+    }
+
     /// One transaction. On a key conflict the secret is replaced, the expiry
     /// merges with `merge_msg_secret_expiry` (0 = never wins, else the later)
     /// and the parent time with `merge_msg_secret_message_ts` (the later).
