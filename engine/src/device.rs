@@ -1,7 +1,7 @@
 //! `DeviceStore`: the account's device row, snapshots and the resource report.
 
 use async_trait::async_trait;
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use wacore::stats::StorageResourceReport;
 use wacore::store::Device;
 use wacore::store::error::Result;
@@ -57,15 +57,19 @@ impl DeviceStore for RedbStore {
         Ok(snapshot::spawn(self.db_arc(), target, extra).await?)
     }
 
-    /// `memory_bytes`: the redb page cache in use (shared by every account of
-    /// the file). `pages`: the file size in 4 KiB pages. I/O counters are not
-    /// kept, so they stay `None`.
+    /// `memory_bytes`: an upper bound of the redb page cache, the smaller of
+    /// its configured capacity and the file size (the cache never holds more
+    /// than the file), shared by every account of the file; the same bound
+    /// the SQLite backend reports. redb counts the exact figure only with its
+    /// `cache_metrics` feature, which costs atomics on every page access.
+    /// `pages`: the file size in 4 KiB pages. I/O counters are not kept, so
+    /// they stay `None`. Both are `None` if the file size cannot be read.
     async fn resource_report(&self) -> StorageResourceReport {
-        let cache = self.db().cache_stats();
-        let pages = std::fs::metadata(self.path()).ok().map(|m| m.len() / 4096);
+        let file_bytes = std::fs::metadata(self.path()).ok().map(|m| m.len());
+        let cache_cap = self.config().cache_size_bytes as u64;
         StorageResourceReport {
-            memory_bytes: Some(cache.used_bytes() as u64),
-            pages,
+            memory_bytes: file_bytes.map(|len| len.min(cache_cap)),
+            pages: file_bytes.map(|len| len / 4096),
             io_read_bytes: None,
             io_write_bytes: None,
         }

@@ -160,10 +160,6 @@ impl RedbStore {
         Key::account(self.device_id)
     }
 
-    pub(crate) fn db(&self) -> &Database {
-        &self.shared.db
-    }
-
     pub(crate) fn db_arc(&self) -> Arc<Database> {
         self.shared.db.clone()
     }
