@@ -114,9 +114,8 @@ pub trait Instance: Send + Sync {
     }
 }
 
-type OpenFn = dyn Fn() -> futures::future::BoxFuture<'static, Result<Arc<dyn Backend>, String>>
-    + Send
-    + Sync;
+type OpenFn =
+    dyn Fn() -> futures::future::BoxFuture<'static, Result<Arc<dyn Backend>, String>> + Send + Sync;
 
 /// The shortest way in for an in-process, non-persistent store:
 ///

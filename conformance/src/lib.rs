@@ -33,6 +33,7 @@ mod check;
 pub mod checks;
 mod harness;
 mod macros;
+pub mod recording;
 mod registry;
 mod runner;
 
@@ -42,6 +43,4 @@ pub mod references;
 pub use check::{Check, CheckFn, CheckResult, Ctx, Failure, Needs, Observed, Verdict};
 pub use harness::{Capabilities, Factory, Instance, SimpleFactory};
 pub use registry::{all_checks, find_check};
-pub use runner::{
-    CheckReport, Expectations, Outcome, Report, __run_as_test, run_check, run_suite,
-};
+pub use runner::{__run_as_test, CheckReport, Expectations, Outcome, Report, run_check, run_suite};

@@ -50,7 +50,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 };
             }
             "--json" => options.json = true,
-            "--filter" => options.filter = Some(args.next().ok_or("--filter needs a value")?.clone()),
+            "--filter" => {
+                options.filter = Some(args.next().ok_or("--filter needs a value")?.clone())
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown option {other:?}\n{USAGE}")),
         }
@@ -74,7 +76,12 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let checks: Vec<_> = all_checks()
         .into_iter()
-        .filter(|c| options.filter.as_ref().is_none_or(|f| c.name.contains(f.as_str())))
+        .filter(|c| {
+            options
+                .filter
+                .as_ref()
+                .is_none_or(|f| c.name.contains(f.as_str()))
+        })
         .collect();
     let mut reports = Vec::new();
     for name in &options.backends {
@@ -110,9 +117,7 @@ fn main() -> ExitCode {
     let failed: usize = reports.iter().map(Report::failed).sum();
     let known: usize = reports.iter().map(Report::known).sum();
     let unsupported: usize = reports.iter().map(Report::unsupported).sum();
-    println!(
-        "{known} known deviations, {unsupported} not run for lack of a capability"
-    );
+    println!("{known} known deviations, {unsupported} not run for lack of a capability");
     println!("{passed} passed, {failed} failed");
     if failed > 0 {
         ExitCode::FAILURE
@@ -143,10 +148,16 @@ fn print_details(reports: &[Report]) {
         for c in &r.checks {
             match &c.outcome {
                 Outcome::Failed { message } => {
-                    println!("FAIL  [{}] {} ({}): {message}", r.backend, c.check, c.verdict)
+                    println!(
+                        "FAIL  [{}] {} ({}): {message}",
+                        r.backend, c.check, c.verdict
+                    )
                 }
                 Outcome::KnownDeviation { reason, message } => {
-                    println!("known [{}] {}: {reason}\n      saw: {message}", r.backend, c.check)
+                    println!(
+                        "known [{}] {}: {reason}\n      saw: {message}",
+                        r.backend, c.check
+                    )
                 }
                 Outcome::UnexpectedPass { reason } => println!(
                     "stale [{}] {}: declared failing ({reason}) but passed",

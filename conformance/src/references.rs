@@ -93,7 +93,11 @@ struct SqliteInstance {
 
 impl SqliteInstance {
     fn url(&self) -> String {
-        self.dir.path().join("store.db").to_string_lossy().into_owned()
+        self.dir
+            .path()
+            .join("store.db")
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -122,7 +126,11 @@ impl Instance for SqliteInstance {
         self.store.clone()
     }
     async fn reopen(&mut self) -> Result<(), String> {
-        self.store = Arc::new(SqliteStore::new(&self.url()).await.map_err(|e| e.to_string())?);
+        self.store = Arc::new(
+            SqliteStore::new(&self.url())
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         Ok(())
     }
     async fn account(&self, device_id: i32) -> Result<Arc<dyn Backend>, String> {
@@ -132,7 +140,11 @@ impl Instance for SqliteInstance {
         Ok(Arc::new(store))
     }
     async fn second_handle(&self) -> Result<Arc<dyn Backend>, String> {
-        Ok(Arc::new(SqliteStore::new(&self.url()).await.map_err(|e| e.to_string())?))
+        Ok(Arc::new(
+            SqliteStore::new(&self.url())
+                .await
+                .map_err(|e| e.to_string())?,
+        ))
     }
 }
 
@@ -141,7 +153,9 @@ impl Instance for SqliteInstance {
 pub fn memory_factory() -> SimpleFactory {
     SimpleFactory::new(
         "memory",
-        Capabilities::none().pending_inbound(true).group_metadata(true),
+        Capabilities::none()
+            .pending_inbound(true)
+            .group_metadata(true),
         || async { Ok(Arc::new(InMemoryBackend::new()) as Arc<dyn Backend>) },
     )
 }

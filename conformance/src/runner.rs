@@ -219,7 +219,9 @@ pub async fn run_check(
             },
             (Err(message), None) => Outcome::Failed {
                 message: match check.verdict {
-                    Verdict::Defect => format!("{message} (defect; the trait says: {})", check.rule),
+                    Verdict::Defect => {
+                        format!("{message} (defect; the trait says: {})", check.rule)
+                    }
                     _ => message,
                 },
             },
@@ -263,8 +265,8 @@ pub async fn run_suite(
 /// runtime and panics with the failure, so `cargo test` names it.
 #[doc(hidden)]
 pub fn __run_as_test(name: &str, factory: &dyn Factory, expectations: &Expectations) {
-    let check = crate::registry::find_check(name)
-        .unwrap_or_else(|| panic!("no check named {name}"));
+    let check =
+        crate::registry::find_check(name).unwrap_or_else(|| panic!("no check named {name}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

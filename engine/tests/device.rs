@@ -173,5 +173,8 @@ async fn resource_report_reports_memory_and_pages() {
     let file_len = std::fs::metadata(t.path()).unwrap().len();
     assert_eq!(report.pages, Some(file_len / 4096));
     let memory = report.memory_bytes.unwrap();
-    assert!(memory > 0 && memory <= file_len, "{memory} of a {file_len}-byte file");
+    assert!(
+        memory > 0 && memory <= file_len,
+        "{memory} of a {file_len}-byte file"
+    );
 }

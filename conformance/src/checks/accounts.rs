@@ -7,7 +7,11 @@ use wacore::store::traits::TcTokenEntry;
 use super::{CHAT, SENDER, check, index, mac, mapping};
 use crate::{Failure, ensure, ensure_eq};
 
-check!(accounts_are_isolated, "Backend", Contract, MultiAccount,
+check!(
+    accounts_are_isolated,
+    "Backend",
+    Contract,
+    MultiAccount,
     "accounts (device ids) of one store are fully isolated: no read of one sees another's rows, no sweep touches another's",
     |ctx| {
         let one = ctx.store();
@@ -18,36 +22,89 @@ check!(accounts_are_isolated, "Backend", Contract, MultiAccount,
         one.store_prekey(9, b"p", false).await?;
         one.put_mutation_macs("regular", 1, &[mac(1, 1)]).await?;
         one.set_sender_key_status("g@g.us", &[("d", true)]).await?;
-        one.put_lid_mapping(&mapping("100000000000001", "5511900000001", 1)).await?;
+        one.put_lid_mapping(&mapping("100000000000001", "5511900000001", 1))
+            .await?;
         one.put_msg_secret(CHAT, SENDER, "m", &[1; 32]).await?;
         one.store_sent_message("c", "m", b"x").await?;
-        one.put_tc_token("j", &TcTokenEntry { token: b"t".to_vec(), token_timestamp: 1, sender_timestamp: None }).await?;
+        one.put_tc_token(
+            "j",
+            &TcTokenEntry {
+                token: b"t".to_vec(),
+                token_timestamp: 1,
+                sender_timestamp: None,
+            },
+        )
+        .await?;
         one.save(&Device::new()).await?;
 
-        ensure_eq!(two.get_session("a@lid").await?, Some(Bytes::from_static(b"two")), "account 2's own session");
-        ensure_eq!(one.get_session("a@lid").await?, Some(Bytes::from_static(b"one")), "account 1's own session");
+        ensure_eq!(
+            two.get_session("a@lid").await?,
+            Some(Bytes::from_static(b"two")),
+            "account 2's own session"
+        );
+        ensure_eq!(
+            one.get_session("a@lid").await?,
+            Some(Bytes::from_static(b"one")),
+            "account 1's own session"
+        );
         ensure_eq!(two.get_max_prekey_id().await?, 0, "account 2 prekeys");
-        ensure!(two.get_mutation_mac("regular", &index(1)).await?.is_none(), "account 2 mutation MACs");
-        ensure!(two.get_sender_key_devices("g@g.us").await?.is_empty(), "account 2 sender-key devices");
-        ensure!(two.get_all_lid_mappings().await?.is_empty(), "account 2 LID mappings");
-        ensure!(two.get_msg_secret(CHAT, SENDER, "m").await?.is_none(), "account 2 msg secrets");
-        ensure!(two.get_all_tc_token_jids().await?.is_empty(), "account 2 tc tokens");
+        ensure!(
+            two.get_mutation_mac("regular", &index(1)).await?.is_none(),
+            "account 2 mutation MACs"
+        );
+        ensure!(
+            two.get_sender_key_devices("g@g.us").await?.is_empty(),
+            "account 2 sender-key devices"
+        );
+        ensure!(
+            two.get_all_lid_mappings().await?.is_empty(),
+            "account 2 LID mappings"
+        );
+        ensure!(
+            two.get_msg_secret(CHAT, SENDER, "m").await?.is_none(),
+            "account 2 msg secrets"
+        );
+        ensure!(
+            two.get_all_tc_token_jids().await?.is_empty(),
+            "account 2 tc tokens"
+        );
         ensure!(!two.exists().await?, "account 2 device row");
         two.clear_all_sender_key_devices().await?;
-        ensure_eq!(two.delete_expired_sent_messages(i64::MAX).await?, 0, "account 2 sent-message sweep");
-        ensure_eq!(two.delete_expired_msg_secrets(i64::MAX).await?, 0, "account 2 msg-secret sweep");
-        ensure_eq!(one.get_sender_key_devices("g@g.us").await?.len(), 1, "account 1 after account 2's clear_all");
-        ensure_eq!(one.take_sent_message("c", "m").await?, Some(b"x".to_vec()), "account 1 after account 2's sweep");
+        ensure_eq!(
+            two.delete_expired_sent_messages(i64::MAX).await?,
+            0,
+            "account 2 sent-message sweep"
+        );
+        ensure_eq!(
+            two.delete_expired_msg_secrets(i64::MAX).await?,
+            0,
+            "account 2 msg-secret sweep"
+        );
+        ensure_eq!(
+            one.get_sender_key_devices("g@g.us").await?.len(),
+            1,
+            "account 1 after account 2's clear_all"
+        );
+        ensure_eq!(
+            one.take_sent_message("c", "m").await?,
+            Some(b"x".to_vec()),
+            "account 1 after account 2's sweep"
+        );
         Ok(None)
-    });
+    }
+);
 
-check!(reopen_keeps_every_domain, "Backend", Contract, Persistent,
+check!(
+    reopen_keeps_every_domain,
+    "Backend",
+    Contract,
+    Persistent,
     "a persistent store keeps every acknowledged write across close and reopen",
     |ctx| {
         let mut ctx = ctx;
         {
             let s = ctx.store();
-        super::started(&s).await?;
+            super::started(&s).await?;
             s.save(&Device::new()).await?;
             s.put_identity("a@lid", [1; 32]).await?;
             s.put_session("a@lid", b"session").await?;
@@ -56,24 +113,70 @@ check!(reopen_keeps_every_domain, "Backend", Contract, Persistent,
             s.put_sender_key("g::a", b"sk").await?;
             s.put_mutation_macs("regular", 1, &[mac(1, 1)]).await?;
             s.set_sender_key_status("g@g.us", &[("d", true)]).await?;
-            s.put_lid_mapping(&mapping("100000000000001", "5511900000001", 1)).await?;
-            s.put_msg_secrets(vec![super::secret("m", 3, 0, 77)]).await?;
+            s.put_lid_mapping(&mapping("100000000000001", "5511900000001", 1))
+                .await?;
+            s.put_msg_secrets(vec![super::secret("m", 3, 0, 77)])
+                .await?;
             s.store_sent_message("c", "m", b"x").await?;
             s.touch_tc_token_sender_timestamp("j", 5).await?;
         }
         ctx.instance.reopen().await.map_err(Failure)?;
         let s = ctx.store();
         ensure!(s.load().await?.is_some(), "device after reopen");
-        ensure_eq!(s.load_identity("a@lid").await?, Some([1; 32]), "identity after reopen");
-        ensure_eq!(s.get_session("a@lid").await?, Some(Bytes::from_static(b"session")), "session after reopen");
-        ensure_eq!(s.get_max_prekey_id().await?, 0x8000_0001, "prekey after reopen");
-        ensure_eq!(s.load_signed_prekey(1).await?, Some(b"sp".to_vec()), "signed prekey after reopen");
-        ensure_eq!(s.get_sender_key("g::a").await?, Some(b"sk".to_vec()), "sender key after reopen");
-        ensure_eq!(s.get_mutation_mac("regular", &index(1)).await?, Some(vec![1; 32]), "mutation MAC after reopen");
-        ensure_eq!(s.get_sender_key_devices("g@g.us").await?.len(), 1, "sender-key devices after reopen");
-        ensure!(s.get_pn_mapping("5511900000001").await?.is_some(), "pn mapping after reopen");
-        ensure_eq!(s.get_msg_secret(CHAT, SENDER, "m").await?, Some(vec![3; 32]), "msg secret after reopen");
-        ensure_eq!(s.take_sent_message("c", "m").await?, Some(b"x".to_vec()), "sent message after reopen");
-        ensure_eq!(s.get_tc_token("j").await?.and_then(|e| e.sender_timestamp), Some(5), "tc token after reopen");
+        ensure_eq!(
+            s.load_identity("a@lid").await?,
+            Some([1; 32]),
+            "identity after reopen"
+        );
+        ensure_eq!(
+            s.get_session("a@lid").await?,
+            Some(Bytes::from_static(b"session")),
+            "session after reopen"
+        );
+        ensure_eq!(
+            s.get_max_prekey_id().await?,
+            0x8000_0001,
+            "prekey after reopen"
+        );
+        ensure_eq!(
+            s.load_signed_prekey(1).await?,
+            Some(b"sp".to_vec()),
+            "signed prekey after reopen"
+        );
+        ensure_eq!(
+            s.get_sender_key("g::a").await?,
+            Some(b"sk".to_vec()),
+            "sender key after reopen"
+        );
+        ensure_eq!(
+            s.get_mutation_mac("regular", &index(1)).await?,
+            Some(vec![1; 32]),
+            "mutation MAC after reopen"
+        );
+        ensure_eq!(
+            s.get_sender_key_devices("g@g.us").await?.len(),
+            1,
+            "sender-key devices after reopen"
+        );
+        ensure!(
+            s.get_pn_mapping("5511900000001").await?.is_some(),
+            "pn mapping after reopen"
+        );
+        ensure_eq!(
+            s.get_msg_secret(CHAT, SENDER, "m").await?,
+            Some(vec![3; 32]),
+            "msg secret after reopen"
+        );
+        ensure_eq!(
+            s.take_sent_message("c", "m").await?,
+            Some(b"x".to_vec()),
+            "sent message after reopen"
+        );
+        ensure_eq!(
+            s.get_tc_token("j").await?.and_then(|e| e.sender_timestamp),
+            Some(5),
+            "tc token after reopen"
+        );
         Ok(None)
-    });
+    }
+);

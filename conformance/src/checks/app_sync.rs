@@ -16,29 +16,54 @@ fn sync_key(byte: u8) -> AppStateSyncKey {
     }
 }
 
-check!(sync_key_round_trip, "AppSyncStore", Contract, Nothing,
+check!(
+    sync_key_round_trip,
+    "AppSyncStore",
+    Contract,
+    Nothing,
     "set_sync_key stores (upserts) a key; get_sync_key returns it; a missing key is None",
     |ctx| {
         let s = ctx.store();
         ensure!(s.get_sync_key(b"missing").await?.is_none(), "missing key");
         s.set_sync_key(b"\x00\x01", sync_key(1)).await?;
         s.set_sync_key(b"\x00\x01", sync_key(2)).await?;
-        let got = s.get_sync_key(b"\x00\x01").await?.ok_or_else(|| Failure("key missing after set".into()))?;
-        ensure_eq!((got.key_data, got.fingerprint, got.timestamp), (vec![2; 32], vec![2, 1, 2], 1_700_000_000_000), "after upsert");
+        let got = s
+            .get_sync_key(b"\x00\x01")
+            .await?
+            .ok_or_else(|| Failure("key missing after set".into()))?;
+        ensure_eq!(
+            (got.key_data, got.fingerprint, got.timestamp),
+            (vec![2; 32], vec![2, 1, 2], 1_700_000_000_000),
+            "after upsert"
+        );
         Ok(None)
-    });
+    }
+);
 
-check!(latest_sync_key_is_set, "AppSyncStore", Contract, Nothing,
+check!(
+    latest_sync_key_is_set,
+    "AppSyncStore",
+    Contract,
+    Nothing,
     "get_latest_sync_key_id: the most recently stored app state sync key ID (None when there is none)",
     |ctx| {
         let s = ctx.store();
         ensure_eq!(s.get_latest_sync_key_id().await?, None, "empty store");
         s.set_sync_key(b"\x00\x07", sync_key(1)).await?;
-        ensure_eq!(s.get_latest_sync_key_id().await?, Some(b"\x00\x07".to_vec()), "the only key");
+        ensure_eq!(
+            s.get_latest_sync_key_id().await?,
+            Some(b"\x00\x07".to_vec()),
+            "the only key"
+        );
         Ok(None)
-    });
+    }
+);
 
-check!(latest_sync_key_choice, "AppSyncStore", ImplementationDefined, Nothing,
+check!(
+    latest_sync_key_choice,
+    "AppSyncStore",
+    ImplementationDefined,
+    Nothing,
     "get_latest_sync_key_id: which key is 'latest' when several exist",
     |ctx| {
         let s = ctx.store();
@@ -50,16 +75,29 @@ check!(latest_sync_key_choice, "AppSyncStore", ImplementationDefined, Nothing,
             Some(b"\xff\xff") => "the byte-wise greatest key id",
             _ => "other",
         };
-        Ok(Some(format!("set ffff then 0001: latest = {got:02x?} ({what})")))
-    });
+        Ok(Some(format!(
+            "set ffff then 0001: latest = {got:02x?} ({what})"
+        )))
+    }
+);
 
-check!(version_default_and_round_trip, "AppSyncStore", Contract, Nothing,
+check!(
+    version_default_and_round_trip,
+    "AppSyncStore",
+    Contract,
+    Nothing,
     "get_version of an unknown collection is HashState::default(); set_version stores every field",
     |ctx| {
         let s = ctx.store();
         let d = s.get_version("regular").await?;
-        ensure!(d.version == 0 && d.hash == [0; 128] && d.index_value_map.is_empty() && !d.mac_mismatch_fatal,
-            "unknown collection is not HashState::default(): version {}", d.version);
+        ensure!(
+            d.version == 0
+                && d.hash == [0; 128]
+                && d.index_value_map.is_empty()
+                && !d.mac_mismatch_fatal,
+            "unknown collection is not HashState::default(): version {}",
+            d.version
+        );
         let state = HashState {
             version: u64::MAX,
             hash: [7; 128],
@@ -70,59 +108,129 @@ check!(version_default_and_round_trip, "AppSyncStore", Contract, Nothing,
         let got = s.get_version("regular").await?;
         ensure_eq!(got.version, u64::MAX, "version");
         ensure!(got.hash == [7; 128], "hash changed");
-        ensure_eq!(got.index_value_map, state.index_value_map, "index_value_map");
+        ensure_eq!(
+            got.index_value_map,
+            state.index_value_map,
+            "index_value_map"
+        );
         ensure!(got.mac_mismatch_fatal, "mac_mismatch_fatal lost");
-        ensure_eq!(s.get_version("regular_high").await?.version, 0, "another collection");
+        ensure_eq!(
+            s.get_version("regular_high").await?.version,
+            0,
+            "another collection"
+        );
         Ok(None)
-    });
+    }
+);
 
-check!(mutation_macs_round_trip, "AppSyncStore", Contract, Nothing,
+check!(
+    mutation_macs_round_trip,
+    "AppSyncStore",
+    Contract,
+    Nothing,
     "put_mutation_macs stores; get_mutation_mac and get_mutation_macs return them; delete_mutation_macs removes",
     |ctx| {
         let s = ctx.store();
         let batch: Vec<_> = (0..500).map(|i| mac(i, 1)).collect();
         s.put_mutation_macs("regular", 3, &batch).await?;
-        ensure_eq!(s.get_mutation_mac("regular", &index(7)).await?, Some(vec![1; 32]), "get_mutation_mac");
-        ensure_eq!(s.get_mutation_mac("regular", b"missing").await?, None, "missing MAC");
+        ensure_eq!(
+            s.get_mutation_mac("regular", &index(7)).await?,
+            Some(vec![1; 32]),
+            "get_mutation_mac"
+        );
+        ensure_eq!(
+            s.get_mutation_mac("regular", b"missing").await?,
+            None,
+            "missing MAC"
+        );
         let wanted = [index(0), index(499), index(9999)];
         let got = s.get_mutation_macs("regular", &wanted).await?;
         ensure_eq!(got.len(), 2, "get_mutation_macs returns only existing MACs");
-        ensure_eq!(got.get(&index(499)), Some(&vec![1u8; 32]), "get_mutation_macs value");
-        ensure!(s.get_mutation_macs("regular", &[]).await?.is_empty(), "empty lookup");
+        ensure_eq!(
+            got.get(&index(499)),
+            Some(&vec![1u8; 32]),
+            "get_mutation_macs value"
+        );
+        ensure!(
+            s.get_mutation_macs("regular", &[]).await?.is_empty(),
+            "empty lookup"
+        );
         let doomed: Vec<Vec<u8>> = (0..250).map(|i| index(i).to_vec()).collect();
         s.delete_mutation_macs("regular", &doomed).await?;
-        ensure_eq!(s.get_mutation_mac("regular", &index(0)).await?, None, "deleted MAC");
-        ensure_eq!(s.get_mutation_mac("regular", &index(250)).await?, Some(vec![1; 32]), "kept MAC");
+        ensure_eq!(
+            s.get_mutation_mac("regular", &index(0)).await?,
+            None,
+            "deleted MAC"
+        );
+        ensure_eq!(
+            s.get_mutation_mac("regular", &index(250)).await?,
+            Some(vec![1; 32]),
+            "kept MAC"
+        );
         s.delete_mutation_macs("regular", &[]).await?;
         Ok(None)
-    });
+    }
+);
 
-check!(mutation_mac_batch_last_duplicate_wins, "AppSyncStore", Contract, Nothing,
+check!(
+    mutation_mac_batch_last_duplicate_wins,
+    "AppSyncStore",
+    Contract,
+    Nothing,
     "every put is an upsert; in one batch the last duplicate wins",
     |ctx| {
         let s = ctx.store();
         s.put_mutation_macs("regular", 1, &[mac(1, 1)]).await?;
-        s.put_mutation_macs("regular", 2, &[mac(1, 2), mac(1, 3)]).await?;
-        ensure_eq!(s.get_mutation_mac("regular", &index(1)).await?, Some(vec![3; 32]), "duplicate in batch");
+        s.put_mutation_macs("regular", 2, &[mac(1, 2), mac(1, 3)])
+            .await?;
+        ensure_eq!(
+            s.get_mutation_mac("regular", &index(1)).await?,
+            Some(vec![3; 32]),
+            "duplicate in batch"
+        );
         Ok(None)
-    });
+    }
+);
 
-check!(clear_mutation_macs_touches_one_collection, "AppSyncStore", Contract, Nothing,
+check!(
+    clear_mutation_macs_touches_one_collection,
+    "AppSyncStore",
+    Contract,
+    Nothing,
     "clear_mutation_macs(name): delete every mutation MAC for a collection (only that collection)",
     |ctx| {
         let s = ctx.store();
-        s.put_mutation_macs("regular", 1, &[mac(1, 1), mac(2, 1)]).await?;
+        s.put_mutation_macs("regular", 1, &[mac(1, 1), mac(2, 1)])
+            .await?;
         s.put_mutation_macs("regular_low", 1, &[mac(1, 2)]).await?;
-        s.put_mutation_macs("critical_block", 1, &[mac(1, 3)]).await?;
+        s.put_mutation_macs("critical_block", 1, &[mac(1, 3)])
+            .await?;
         s.clear_mutation_macs("regular").await?;
-        ensure_eq!(s.get_mutation_mac("regular", &index(2)).await?, None, "cleared collection");
-        ensure_eq!(s.get_mutation_mac("regular_low", &index(1)).await?, Some(vec![2; 32]), "collection whose name extends it");
-        ensure_eq!(s.get_mutation_mac("critical_block", &index(1)).await?, Some(vec![3; 32]), "other collection");
+        ensure_eq!(
+            s.get_mutation_mac("regular", &index(2)).await?,
+            None,
+            "cleared collection"
+        );
+        ensure_eq!(
+            s.get_mutation_mac("regular_low", &index(1)).await?,
+            Some(vec![2; 32]),
+            "collection whose name extends it"
+        );
+        ensure_eq!(
+            s.get_mutation_mac("critical_block", &index(1)).await?,
+            Some(vec![3; 32]),
+            "other collection"
+        );
         s.clear_mutation_macs("never_used").await?;
         Ok(None)
-    });
+    }
+);
 
-check!(mutation_mac_batches_are_never_seen_half_written, "AppSyncStore", Defect, SecondHandle,
+check!(
+    mutation_mac_batches_are_never_seen_half_written,
+    "AppSyncStore",
+    Defect,
+    SecondHandle,
     "put_mutation_macs stores the MACs of one patch version: a batch is one transaction, so no reader sees part of it (a torn batch corrupts the next patch's ltHash)",
     |ctx| {
         let writer = ctx.store();
@@ -134,15 +242,22 @@ check!(mutation_mac_batches_are_never_seen_half_written, "AppSyncStore", Defect,
         for round in 1..=8u8 {
             let batch: Vec<_> = (0..ROWS).map(|i| mac(i, round)).collect();
             let w = writer.clone();
-            let put = tokio::spawn(async move { w.put_mutation_macs("regular", round as u64, &batch).await });
+            let put =
+                tokio::spawn(
+                    async move { w.put_mutation_macs("regular", round as u64, &batch).await },
+                );
             while !put.is_finished() {
                 let got = reader.get_mutation_macs("regular", &probe).await?;
                 let first = got.get(&probe[0]).map(|v| v[0]);
                 let last = got.get(&probe[1]).map(|v| v[0]);
-                ensure!(first == last,
-                    "round {round}: a reader saw the batch's first row from patch {first:?} and its last row from patch {last:?}: the batch is not one transaction");
+                ensure!(
+                    first == last,
+                    "round {round}: a reader saw the batch's first row from patch {first:?} and its last row from patch {last:?}: the batch is not one transaction"
+                );
             }
-            put.await.map_err(|e| Failure(format!("writer task: {e}")))??;
+            put.await
+                .map_err(|e| Failure(format!("writer task: {e}")))??;
         }
         Ok(None)
-    });
+    }
+);

@@ -16,11 +16,18 @@ fn keys(d: &Device) -> Vec<u8> {
         .collect()
 }
 
-check!(device_round_trip, "DeviceStore", Contract, Nothing,
+check!(
+    device_round_trip,
+    "DeviceStore",
+    Contract,
+    Nothing,
     "save stores the device; load returns it (every persisted field); exists tells",
     |ctx| {
         let s = ctx.store();
-        ensure!(!s.exists().await? || s.load().await?.is_some(), "exists() without a loadable device");
+        ensure!(
+            !s.exists().await? || s.load().await?.is_some(),
+            "exists() without a loadable device"
+        );
         let mut d = Device::new();
         d.push_name = "Bót ✓".into();
         d.registration_id = u32::MAX;
@@ -33,31 +40,66 @@ check!(device_round_trip, "DeviceStore", Contract, Nothing,
         d.last_signed_pre_key_rotation_ms = 1_700_000_000_000;
         s.save(&d).await?;
         ensure!(s.exists().await?, "exists after save");
-        let got = s.load().await?.ok_or_else(|| Failure("load returned None after save".into()))?;
+        let got = s
+            .load()
+            .await?
+            .ok_or_else(|| Failure("load returned None after save".into()))?;
         ensure!(keys(&got) == keys(&d), "key pairs changed");
         ensure_eq!(
-            (got.push_name.as_str(), got.registration_id, got.signed_pre_key_id, got.next_pre_key_id, got.login_counter, got.lid_migrated),
+            (
+                got.push_name.as_str(),
+                got.registration_id,
+                got.signed_pre_key_id,
+                got.next_pre_key_id,
+                got.login_counter,
+                got.lid_migrated
+            ),
             ("Bót ✓", u32::MAX, 0x8000_0000, 812, 3, true),
             "scalar fields"
         );
-        ensure_eq!((got.edge_routing_info, got.props_hash), (Some(vec![1, 2, 3]), Some("h".to_string())), "optional fields");
-        ensure_eq!(got.last_signed_pre_key_rotation_ms, 1_700_000_000_000, "rotation time");
-        ensure!(got.signed_pre_key_signature == d.signed_pre_key_signature, "signature changed");
+        ensure_eq!(
+            (got.edge_routing_info, got.props_hash),
+            (Some(vec![1, 2, 3]), Some("h".to_string())),
+            "optional fields"
+        );
+        ensure_eq!(
+            got.last_signed_pre_key_rotation_ms,
+            1_700_000_000_000,
+            "rotation time"
+        );
+        ensure!(
+            got.signed_pre_key_signature == d.signed_pre_key_signature,
+            "signature changed"
+        );
         ensure_eq!(got.adv_secret_key, d.adv_secret_key, "adv secret key");
-        ensure_eq!(got.device_props.os.as_deref(), Some("rust"), "device_props restored on load");
+        ensure_eq!(
+            got.device_props.os.as_deref(),
+            Some("rust"),
+            "device_props restored on load"
+        );
         Ok(None)
-    });
+    }
+);
 
-check!(create_makes_a_loadable_device, "DeviceStore", Contract, Nothing,
+check!(
+    create_makes_a_loadable_device,
+    "DeviceStore",
+    Contract,
+    Nothing,
     "create creates a new device row and returns its device_id; afterwards exists() is true (PersistenceManager calls exists, create, load)",
     |ctx| {
         let s = ctx.store();
         let id = s.create().await?;
         ensure!(s.exists().await?, "exists() is false after create()");
         Ok(Some(format!("create() returned device id {id}")))
-    });
+    }
+);
 
-check!(create_twice, "DeviceStore", ImplementationDefined, Nothing,
+check!(
+    create_twice,
+    "DeviceStore",
+    ImplementationDefined,
+    Nothing,
     "create called when the device row already exists",
     |ctx| {
         let s = ctx.store();
@@ -67,12 +109,23 @@ check!(create_twice, "DeviceStore", ImplementationDefined, Nothing,
         let keys_after = s.load().await?.map(|d| keys(&d));
         let kept = keys_before == keys_after;
         Ok(Some(match second {
-            Ok(id) => format!("first id {first}, second call Ok({id}); device keys {}", if kept { "kept" } else { "REPLACED" }),
-            Err(e) => format!("first id {first}, second call failed ({e}); device keys {}", if kept { "kept" } else { "REPLACED" }),
+            Ok(id) => format!(
+                "first id {first}, second call Ok({id}); device keys {}",
+                if kept { "kept" } else { "REPLACED" }
+            ),
+            Err(e) => format!(
+                "first id {first}, second call failed ({e}); device keys {}",
+                if kept { "kept" } else { "REPLACED" }
+            ),
         }))
-    });
+    }
+);
 
-check!(snapshot_db_accepts_a_name, "DeviceStore", ImplementationDefined, Nothing,
+check!(
+    snapshot_db_accepts_a_name,
+    "DeviceStore",
+    ImplementationDefined,
+    Nothing,
     "snapshot_db(name, extra): create a snapshot of the database state (the default does nothing)",
     |ctx| {
         let s = ctx.store();
@@ -81,9 +134,14 @@ check!(snapshot_db_accepts_a_name, "DeviceStore", ImplementationDefined, Nothing
             Ok(()) => "Ok".to_string(),
             Err(e) => format!("error: {e}"),
         }))
-    });
+    }
+);
 
-check!(resource_report, "DeviceStore", ImplementationDefined, Nothing,
+check!(
+    resource_report,
+    "DeviceStore",
+    ImplementationDefined,
+    Nothing,
     "resource_report: best-effort process-local memory and size figures (all None = not reported)",
     |ctx| {
         let s = ctx.store();
@@ -93,4 +151,5 @@ check!(resource_report, "DeviceStore", ImplementationDefined, Nothing,
             "memory_bytes {:?}, pages {:?}, io_read_bytes {:?}, io_write_bytes {:?}",
             r.memory_bytes, r.pages, r.io_read_bytes, r.io_write_bytes
         )))
-    });
+    }
+);
