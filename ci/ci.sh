@@ -27,6 +27,10 @@ cargo build --workspace --all-targets --locked
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "main job (the README's first command), then the kit on every backend"
+cargo conformance check
+cargo conformance check --backend all > /dev/null
+
 step "tests (the README's test command)"
 log=$(mktemp)
 set +e

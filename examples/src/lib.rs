@@ -1,0 +1,3 @@
+//! Shared code of the examples.
+
+pub mod btree_store;
