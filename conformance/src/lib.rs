@@ -29,8 +29,10 @@
 //!
 //! See `docs/VALIDATE-YOUR-BACKEND.md`.
 
+#![warn(missing_docs)]
+
 mod check;
-pub mod checks;
+mod checks;
 mod harness;
 mod macros;
 pub mod recording;

@@ -34,6 +34,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod app_sync;
 mod config;
 mod device;

@@ -155,6 +155,14 @@ async fn readers_never_see_half_a_batch() {
         tokio::task::yield_now().await;
     }
     writer.await.unwrap();
+    // The final state is whole too (and guarantees at least one observation).
+    let got = store.get_mutation_macs("regular", &index).await.unwrap();
+    assert_eq!(got.len(), 500);
+    assert!(
+        got.values().all(|v| v == &vec![30u8]),
+        "last batch not whole"
+    );
+    observed += 1;
     assert!(observed > 0);
 }
 

@@ -239,7 +239,7 @@ check!(
         // reads, many polls per batch; in a whole batch they always agree.
         const ROWS: u64 = 20_000;
         let probe = [index(0), index(ROWS - 1)];
-        for round in 1..=8u8 {
+        for round in 1..=16u8 {
             let batch: Vec<_> = (0..ROWS).map(|i| mac(i, round)).collect();
             let w = writer.clone();
             let put =
