@@ -33,6 +33,7 @@
 
 mod check;
 mod checks;
+pub mod crash;
 mod harness;
 mod macros;
 pub mod recording;

@@ -2,7 +2,12 @@
 //!
 //! ```text
 //! whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--json] [--filter TEXT]
+//! whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]
 //! ```
+//! `crash` starts this binary as a writer child (`crash-child`), SIGKILLs it at
+//! seeded random moments and verifies the reopened store (see the `crash`
+//! module). `--kills` and `--seed` default to `CONFORMANCE_CRASH_KILLS` (20)
+//! and `CONFORMANCE_CRASH_SEED` (the clock).
 //! Without `--backend` it checks the embedded default, the redb engine.
 //! Progress goes to stderr; the matrix (or JSON with `--json`) to stdout; the
 //! last line is `N passed, M failed`. Exit status 1 when any check fails
@@ -14,7 +19,8 @@ use std::process::ExitCode;
 use whatsapp_rust_conformance::references::{BACKENDS, backend};
 use whatsapp_rust_conformance::{Outcome, Report, all_checks, run_check};
 
-const USAGE: &str = "usage: whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--json] [--filter TEXT]";
+const USAGE: &str = "usage: whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--json] [--filter TEXT]
+       whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]";
 
 struct Options {
     backends: Vec<String>,
@@ -62,6 +68,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("crash") => return crash(&args[1..]),
+        Some("crash-child") => return crash_child(&args[1..]),
+        _ => {}
+    }
     let options = match parse(&args) {
         Ok(o) => o,
         Err(msg) => {
@@ -172,5 +183,137 @@ fn print_details(reports: &[Report]) {
                 Outcome::Passed { observed: None } => {}
             }
         }
+    }
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn number(args: &[String], name: &str, env: &str, default: u64) -> Result<u64, String> {
+    match flag(args, name)
+        .map(str::to_owned)
+        .or_else(|| std::env::var(env).ok())
+    {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("{name}: {v:?} is not a number")),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The writer child: runs the crash workload until killed.
+fn crash_child(args: &[String]) -> ExitCode {
+    let (Some(backend), Some(path)) = (flag(args, "--backend"), flag(args, "--path")) else {
+        eprintln!("usage: crash-child --backend redb|sqlite --path PATH");
+        return ExitCode::from(2);
+    };
+    let result = runtime().block_on(async {
+        let store =
+            whatsapp_rust_conformance::references::open_at(backend, std::path::Path::new(path))
+                .await
+                .map_err(whatsapp_rust_conformance::Failure)?;
+        whatsapp_rust_conformance::crash::child_workload(store, std::io::stdout()).await
+    });
+    eprintln!("crash-child stopped: {result:?}");
+    ExitCode::FAILURE
+}
+
+fn crash(args: &[String]) -> ExitCode {
+    use whatsapp_rust_conformance::crash::Campaign;
+    let parsed = (|| -> Result<(String, Campaign), String> {
+        let backend = flag(args, "--backend").unwrap_or("redb").to_owned();
+        if !["redb", "sqlite"].contains(&backend.as_str()) {
+            return Err(format!(
+                "crash needs a persistent backend: redb or sqlite, not {backend:?}"
+            ));
+        }
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(1);
+        let campaign = Campaign {
+            kills: number(args, "--kills", "CONFORMANCE_CRASH_KILLS", 20)?,
+            seed: number(args, "--seed", "CONFORMANCE_CRASH_SEED", clock)?,
+            max_delay: std::time::Duration::from_millis(number(
+                args,
+                "--max-delay-ms",
+                "CONFORMANCE_CRASH_MAX_DELAY_MS",
+                300,
+            )?),
+            work_dir: std::env::temp_dir()
+                .join(format!("conformance-crash-{}", std::process::id())),
+        };
+        Ok((backend, campaign))
+    })();
+    let (backend, campaign) = match parsed {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("{msg}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let exe = std::env::current_exe().expect("own path");
+    eprintln!(
+        "crash campaign: backend {backend}, {} kills, seed {}, kill within {:?} of start",
+        campaign.kills, campaign.seed, campaign.max_delay
+    );
+    let report = runtime().block_on(campaign.run(
+        |path| {
+            let mut c = std::process::Command::new(&exe);
+            c.args(["crash-child", "--backend", &backend, "--path"])
+                .arg(path);
+            c
+        },
+        |path| {
+            let backend = backend.clone();
+            async move { whatsapp_rust_conformance::references::open_at(&backend, &path).await }
+        },
+        |kill, result| match result {
+            Ok(r) => eprintln!(
+                "[kill {kill}/{}] ok: {} steps acknowledged, in-flight batch {}",
+                campaign.kills,
+                r.acknowledged,
+                if r.in_flight_batch_landed {
+                    "landed whole"
+                } else {
+                    "absent"
+                }
+            ),
+            Err(f) => eprintln!("[kill {kill}/{}] FAIL: {f}", campaign.kills),
+        },
+    ));
+    if report.failures.is_empty() {
+        let _ = std::fs::remove_dir_all(&campaign.work_dir);
+    }
+    for f in &report.failures {
+        println!("FAIL {f}");
+    }
+    println!(
+        "{backend}: {} kills in {:.1} s, {} acknowledged steps verified ({} rows each), {} in-flight batches landed whole, seed {}",
+        report.kills,
+        report.elapsed.as_secs_f64(),
+        report.acknowledged_steps,
+        whatsapp_rust_conformance::crash::STEP_ROWS,
+        report.in_flight_landed,
+        campaign.seed
+    );
+    let failed = report.failures.len() as u64;
+    println!("{} passed, {failed} failed", report.kills - failed);
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -185,3 +185,20 @@ pub fn sqlite_expectations() -> Expectations {
 pub fn memory_expectations() -> Expectations {
     Expectations::none()
 }
+
+/// Opens the store of a crash-check child at `path` (`redb` or `sqlite`).
+pub async fn open_at(backend: &str, path: &std::path::Path) -> Result<Arc<dyn Backend>, String> {
+    match backend {
+        "redb" => {
+            Ok(Arc::new(RedbStore::open(path).map_err(|e| {
+                format!("{e}: {:?}", std::error::Error::source(&e))
+            })?))
+        }
+        "sqlite" => Ok(Arc::new(
+            SqliteStore::new(&path.to_string_lossy())
+                .await
+                .map_err(|e| e.to_string())?,
+        )),
+        other => Err(format!("{other} is not a persistent reference backend")),
+    }
+}
