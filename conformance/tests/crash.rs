@@ -1,25 +1,34 @@
-//! A short crash campaign on the redb engine (the long one is documented in
-//! docs/RELIABILITY.md): the CLI's writer child is SIGKILLed at random
-//! moments; every acknowledged step must survive, no batch may be torn.
+//! Crash campaigns through the CLI (the long ones are in docs/RELIABILITY.md):
+//! the writer child is SIGKILLed at random moments; every acknowledged step
+//! must survive and no batch may be torn.
 
-use std::process::Command;
+use std::process::{Command, Output};
+
+/// Runs `crash` on `backend`; failing kills keep their stores, under a temp dir.
+fn run_crash(backend: &str, kills: &str, seed: Option<&str>) -> (Output, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_whatsapp-rust-conformance"));
+    cmd.env("TMPDIR", tmp.path()).args([
+        "crash",
+        "--backend",
+        backend,
+        "--kills",
+        kills,
+        "--max-delay-ms",
+        "200",
+    ]);
+    if let Some(seed) = seed {
+        cmd.args(["--seed", seed]);
+    }
+    let out = cmd.output().expect("run the CLI");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out, stdout)
+}
 
 #[test]
 fn redb_survives_sigkill_with_no_lost_ack_and_no_torn_batch() {
     let kills = std::env::var("CONFORMANCE_CRASH_KILLS").unwrap_or_else(|_| "10".into());
-    let out = Command::new(env!("CARGO_BIN_EXE_whatsapp-rust-conformance"))
-        .args([
-            "crash",
-            "--backend",
-            "redb",
-            "--kills",
-            &kills,
-            "--max-delay-ms",
-            "200",
-        ])
-        .output()
-        .expect("run the CLI");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (out, stdout) = run_crash("redb", &kills, None);
     assert!(
         out.status.success(),
         "{stdout}\n{}",
@@ -35,23 +44,7 @@ fn redb_survives_sigkill_with_no_lost_ack_and_no_torn_batch() {
 fn the_crash_check_catches_sqlite_torn_mutation_mac_batches() {
     // SqliteStore 0.7.0 commits put_mutation_macs every 100 rows: a kill in
     // the middle of a 500-row batch leaves part of it. The check must say so.
-    let tmp = tempfile::tempdir().unwrap(); // failing kills keep their stores: keep them here
-    let out = Command::new(env!("CARGO_BIN_EXE_whatsapp-rust-conformance"))
-        .env("TMPDIR", tmp.path())
-        .args([
-            "crash",
-            "--backend",
-            "sqlite",
-            "--kills",
-            "30",
-            "--seed",
-            "7",
-            "--max-delay-ms",
-            "200",
-        ])
-        .output()
-        .expect("run the CLI");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (out, stdout) = run_crash("sqlite", "30", Some("7"));
     assert!(
         !out.status.success(),
         "no torn batch found in 30 kills:\n{stdout}"

@@ -1,11 +1,20 @@
 //! ProtocolStore checks.
 
+use std::sync::Arc;
+
 use wacore::store::traits::{
-    DeviceInfo, DeviceListRecord, PendingInboundKey, PendingInboundRow, TcTokenEntry,
+    Backend, DeviceInfo, DeviceListRecord, PendingInboundKey, PendingInboundRow, TcTokenEntry,
 };
 
 use super::{check, mapping};
 use crate::{Failure, ensure, ensure_eq};
+
+/// Reads a tc token that must exist.
+async fn tc_token(s: &Arc<dyn Backend>, jid: &str) -> Result<TcTokenEntry, Failure> {
+    s.get_tc_token(jid)
+        .await?
+        .ok_or_else(|| Failure(format!("tc token {jid:?} is missing")))
+}
 
 fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort();
@@ -480,10 +489,7 @@ check!(
     |ctx| {
         let s = ctx.store();
         s.touch_tc_token_sender_timestamp("j", 100).await?;
-        let e = s
-            .get_tc_token("j")
-            .await?
-            .ok_or_else(|| Failure("no placeholder".into()))?;
+        let e = tc_token(&s, "j").await?;
         ensure_eq!(
             (e.token.is_empty(), e.token_timestamp, e.sender_timestamp),
             (true, 100, Some(100)),
@@ -499,20 +505,14 @@ check!(
         )
         .await?;
         s.touch_tc_token_sender_timestamp("j", 90).await?;
-        let e = s
-            .get_tc_token("j")
-            .await?
-            .ok_or_else(|| Failure("row vanished".into()))?;
+        let e = tc_token(&s, "j").await?;
         ensure_eq!(
             (e.token.as_slice(), e.sender_timestamp),
             (&b"real"[..], Some(100)),
             "an older touch"
         );
         s.touch_tc_token_sender_timestamp("j", 200).await?;
-        let e = s
-            .get_tc_token("j")
-            .await?
-            .ok_or_else(|| Failure("row vanished".into()))?;
+        let e = tc_token(&s, "j").await?;
         ensure_eq!(
             (e.token.as_slice(), e.token_timestamp, e.sender_timestamp),
             (&b"real"[..], 50, Some(200)),
@@ -546,10 +546,7 @@ check!(
             "a stale token must lose"
         );
         s.store_received_tc_token("j", b"same-age", 50).await?;
-        let e = s
-            .get_tc_token("j")
-            .await?
-            .ok_or_else(|| Failure("row vanished".into()))?;
+        let e = tc_token(&s, "j").await?;
         ensure_eq!(
             (e.token.as_slice(), e.sender_timestamp),
             (&b"same-age"[..], Some(70)),
@@ -594,10 +591,7 @@ check!(
             for t in tasks {
                 t.await.map_err(|e| Failure(format!("task: {e}")))??;
             }
-            let e = s
-                .get_tc_token(&jid)
-                .await?
-                .ok_or_else(|| Failure("row missing after the race".into()))?;
+            let e = tc_token(&s, &jid).await?;
             ensure_eq!(
                 e.sender_timestamp,
                 Some(1030),
