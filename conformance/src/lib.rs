@@ -46,4 +46,6 @@ pub mod references;
 pub use check::{Check, CheckFn, CheckResult, Ctx, Failure, Needs, Observed, Verdict};
 pub use harness::{Capabilities, Factory, Instance, SimpleFactory};
 pub use registry::{all_checks, find_check};
-pub use runner::{__run_as_test, CheckReport, Expectations, Outcome, Report, run_check, run_suite};
+pub use runner::{
+    __run_as_test, CheckReport, Executor, Expectations, Outcome, Report, run_check, run_suite,
+};

@@ -1,7 +1,7 @@
 //! `whatsapp-rust-conformance`: run the conformance suite on the bundled backends.
 //!
 //! ```text
-//! whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--json] [--filter TEXT]
+//! whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--runtime tokio|tokio-current|smol] [--json] [--filter TEXT]
 //! whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]
 //! ```
 //! `crash` starts this binary as a writer child (`crash-child`), SIGKILLs it at
@@ -17,13 +17,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use whatsapp_rust_conformance::references::{BACKENDS, backend};
-use whatsapp_rust_conformance::{Outcome, Report, all_checks, run_check};
+use whatsapp_rust_conformance::{Executor, Outcome, Report, all_checks, run_check};
 
-const USAGE: &str = "usage: whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--json] [--filter TEXT]
+const USAGE: &str = "usage: whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--runtime tokio|tokio-current|smol] [--json] [--filter TEXT]
        whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]";
 
 struct Options {
     backends: Vec<String>,
+    executor: Executor,
     json: bool,
     filter: Option<String>,
 }
@@ -37,6 +38,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     }
     let mut options = Options {
         backends: vec!["redb".into()],
+        executor: Executor::TokioMultiThread,
         json: false,
         filter: None,
     };
@@ -55,6 +57,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     }
                 };
             }
+            "--runtime" => {
+                let value = args.next().ok_or("--runtime needs a value")?;
+                options.executor = Executor::from_name(value).ok_or_else(|| {
+                    format!("unknown runtime {value:?}: choose tokio, tokio-current or smol")
+                })?;
+            }
             "--json" => options.json = true,
             "--filter" => {
                 options.filter = Some(args.next().ok_or("--filter needs a value")?.clone())
@@ -62,6 +70,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown option {other:?}\n{USAGE}")),
         }
+    }
+    if options.executor == Executor::Smol && options.backends.iter().any(|b| b == "sqlite") {
+        return Err("SqliteStore needs a tokio runtime (spawn_blocking); run it with --runtime tokio or tokio-current".into());
     }
     Ok(options)
 }
@@ -80,11 +91,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let checks: Vec<_> = all_checks()
         .into_iter()
         .filter(|c| {
@@ -102,7 +108,9 @@ fn main() -> ExitCode {
             checks: Vec::new(),
         };
         for (i, check) in checks.iter().enumerate() {
-            let r = runtime.block_on(run_check(check, factory.as_ref(), &expectations));
+            let r = options
+                .executor
+                .block_on(run_check(check, factory.as_ref(), &expectations));
             eprintln!(
                 "[{name} {:>2}/{}] {:<58} {:<11} {:>6} ms",
                 i + 1,

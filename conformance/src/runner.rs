@@ -261,18 +261,67 @@ pub async fn run_suite(
     }
 }
 
+/// The executor a suite runs on. Checks use no runtime-specific API, so a
+/// runtime-agnostic backend passes on all three; a backend that needs tokio
+/// (like `SqliteStore`, which calls `spawn_blocking`) runs on the tokio ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executor {
+    /// tokio, multi-thread scheduler with two workers (the default).
+    TokioMultiThread,
+    /// tokio, current-thread scheduler.
+    TokioCurrentThread,
+    /// smol's `block_on` on the calling thread.
+    Smol,
+}
+
+impl Executor {
+    /// Every executor, in a stable order.
+    pub const ALL: [Executor; 3] = [
+        Executor::TokioMultiThread,
+        Executor::TokioCurrentThread,
+        Executor::Smol,
+    ];
+
+    /// The name used by the CLI (`tokio`, `tokio-current`, `smol`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Executor::TokioMultiThread => "tokio",
+            Executor::TokioCurrentThread => "tokio-current",
+            Executor::Smol => "smol",
+        }
+    }
+
+    /// The executor named `name`.
+    pub fn from_name(name: &str) -> Option<Executor> {
+        Executor::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Runs `future` to completion on this executor.
+    pub fn block_on<F: std::future::Future>(self, future: F) -> F::Output {
+        match self {
+            Executor::TokioMultiThread => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
+                .block_on(future),
+            Executor::TokioCurrentThread => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
+                .block_on(future),
+            Executor::Smol => smol::block_on(future),
+        }
+    }
+}
+
 /// For the `conformance_tests!` macro: runs the named check on a fresh
 /// runtime and panics with the failure, so `cargo test` names it.
 #[doc(hidden)]
 pub fn __run_as_test(name: &str, factory: &dyn Factory, expectations: &Expectations) {
     let check =
         crate::registry::find_check(name).unwrap_or_else(|| panic!("no check named {name}"));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let report = runtime.block_on(run_check(&check, factory, expectations));
+    let report = Executor::TokioMultiThread.block_on(run_check(&check, factory, expectations));
     match report.outcome {
         Outcome::Failed { message } => panic!("{name} [{}]: {message}", check.verdict),
         Outcome::Unsupported { needs } => {

@@ -1,6 +1,7 @@
 //! AppSyncStore checks.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use wacore::appstate::hash::HashState;
 use wacore::store::traits::AppStateSyncKey;
@@ -241,22 +242,31 @@ check!(
         let probe = [index(0), index(ROWS - 1)];
         for round in 1..=16u8 {
             let batch: Vec<_> = (0..ROWS).map(|i| mac(i, round)).collect();
-            let w = writer.clone();
-            let put =
-                tokio::spawn(
-                    async move { w.put_mutation_macs("regular", round as u64, &batch).await },
-                );
-            while !put.is_finished() {
-                let got = reader.get_mutation_macs("regular", &probe).await?;
-                let first = got.get(&probe[0]).map(|v| v[0]);
-                let last = got.get(&probe[1]).map(|v| v[0]);
-                ensure!(
-                    first == last,
-                    "round {round}: a reader saw the batch's first row from patch {first:?} and its last row from patch {last:?}: the batch is not one transaction"
-                );
-            }
-            put.await
-                .map_err(|e| Failure(format!("writer task: {e}")))??;
+            let done = AtomicBool::new(false);
+            let put = async {
+                let result = writer
+                    .put_mutation_macs("regular", round as u64, &batch)
+                    .await;
+                done.store(true, Ordering::Release);
+                result
+            };
+            let watch = async {
+                while !done.load(Ordering::Acquire) {
+                    let got = reader.get_mutation_macs("regular", &probe).await?;
+                    let first = got.get(&probe[0]).map(|v| v[0]);
+                    let last = got.get(&probe[1]).map(|v| v[0]);
+                    ensure!(
+                        first == last,
+                        "round {round}: a reader saw the batch's first row from patch {first:?} and its last row from patch {last:?}: the batch is not one transaction"
+                    );
+                    // Let the writer's future be polled (any executor, one thread or many).
+                    super::yield_now().await;
+                }
+                Ok::<_, Failure>(())
+            };
+            let (put, watch) = futures::join!(put, watch);
+            watch?;
+            put?;
         }
         Ok(None)
     }

@@ -16,6 +16,22 @@ use wacore::store::traits::{
     SignalStore, TcTokenEntry,
 };
 
+/// Yields once to whatever executor runs us (the gap a non-atomic
+/// read-modify-write leaves open).
+async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
 /// One way to break the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flaw {
@@ -436,7 +452,7 @@ impl ProtocolStore for Broken {
             }
             Flaw::TcWritesNotAtomic => {
                 let existing = self.inner.get_tc_token(jid).await?;
-                tokio::task::yield_now().await;
+                yield_now().await;
                 let e = match existing {
                     Some(e) => TcTokenEntry {
                         sender_timestamp: Some(
@@ -486,7 +502,7 @@ impl ProtocolStore for Broken {
             }
             Flaw::TcWritesNotAtomic => {
                 let existing = self.inner.get_tc_token(jid).await?;
-                tokio::task::yield_now().await;
+                yield_now().await;
                 if let Some(e) = &existing
                     && !e.token.is_empty()
                     && token_timestamp < e.token_timestamp
