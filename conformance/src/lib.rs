@@ -36,6 +36,7 @@ mod checks;
 pub mod crash;
 mod harness;
 mod macros;
+pub mod model;
 pub mod recording;
 mod registry;
 mod runner;

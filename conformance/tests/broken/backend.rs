@@ -76,12 +76,29 @@ pub enum Flaw {
     EmptyBatchIsAnError,
     BatchCappedAt10k,
     MaxIdRejected,
+    /// Sequence-only: a session put after that address was deleted is lost (a stale tombstone).
+    PutAfterDeleteDropped,
+    /// Sequence-only: get_version keeps returning the first version ever set (a cache never invalidated).
+    VersionCacheNeverInvalidated,
 }
 
 /// `InMemoryBackend` with `flaw`.
 pub struct Broken {
     pub inner: Arc<dyn Backend>,
     pub flaw: Flaw,
+    tombstones: std::sync::Mutex<std::collections::HashSet<String>>,
+    version_cache: std::sync::Mutex<std::collections::HashMap<String, HashState>>,
+}
+
+impl Broken {
+    pub fn new(inner: Arc<dyn Backend>, flaw: Flaw) -> Self {
+        Broken {
+            inner,
+            flaw,
+            tombstones: Default::default(),
+            version_cache: Default::default(),
+        }
+    }
 }
 
 #[async_trait]
@@ -117,6 +134,11 @@ impl SignalStore for Broken {
         self.inner.get_session(address).await
     }
     async fn put_session(&self, address: &str, session: &[u8]) -> Result<()> {
+        if self.flaw == Flaw::PutAfterDeleteDropped
+            && self.tombstones.lock().unwrap().contains(address)
+        {
+            return Ok(());
+        }
         match self.flaw {
             Flaw::ValuesTruncatedAt1MiB => {
                 self.inner
@@ -150,6 +172,9 @@ impl SignalStore for Broken {
         }
     }
     async fn delete_session(&self, address: &str) -> Result<()> {
+        if self.flaw == Flaw::PutAfterDeleteDropped {
+            self.tombstones.lock().unwrap().insert(address.to_owned());
+        }
         self.inner.delete_session(address).await
     }
     async fn has_session(&self, address: &str) -> Result<bool> {
@@ -251,6 +276,11 @@ impl AppSyncStore for Broken {
         self.inner.set_sync_key(key_id, key).await
     }
     async fn get_version(&self, name: &str) -> Result<HashState> {
+        if self.flaw == Flaw::VersionCacheNeverInvalidated
+            && let Some(cached) = self.version_cache.lock().unwrap().get(name)
+        {
+            return Ok(cached.clone());
+        }
         let mut state = self.inner.get_version(name).await?;
         if self.flaw == Flaw::UnknownVersionIsOne && state.version == 0 {
             state.version = 1;
@@ -258,6 +288,13 @@ impl AppSyncStore for Broken {
         Ok(state)
     }
     async fn set_version(&self, name: &str, state: HashState) -> Result<()> {
+        if self.flaw == Flaw::VersionCacheNeverInvalidated {
+            self.version_cache
+                .lock()
+                .unwrap()
+                .entry(name.to_owned())
+                .or_insert_with(|| state.clone());
+        }
         self.inner.set_version(name, state).await
     }
     async fn put_mutation_macs(

@@ -4,6 +4,7 @@
 //! each failure is the flaw's doing.
 
 mod backend;
+mod sequences;
 
 use std::sync::Arc;
 
@@ -13,18 +14,13 @@ use whatsapp_rust_conformance::{
     Capabilities, Expectations, Outcome, SimpleFactory, find_check, run_check, run_suite,
 };
 
-fn factory(flaw: Flaw) -> SimpleFactory {
+pub fn factory(flaw: Flaw) -> SimpleFactory {
     SimpleFactory::new(
         format!("broken-{flaw:?}"),
         Capabilities::none()
             .pending_inbound(true)
             .group_metadata(true),
-        move || async move {
-            Ok(Arc::new(Broken {
-                inner: Arc::new(InMemoryBackend::new()),
-                flaw,
-            }) as _)
-        },
+        move || async move { Ok(Arc::new(Broken::new(Arc::new(InMemoryBackend::new()), flaw)) as _) },
     )
 }
 

@@ -1,0 +1,654 @@
+//! Model-based tests: random operation sequences run on a backend and on a
+//! reference model of the contract; every result must match.
+//!
+//! Keys and values come from tiny domains (a few users, ids, collections) so
+//! sequences overwrite, delete and re-create the same rows. Where the trait
+//! leaves behaviour open the comparison is normalised (lists sorted and
+//! deduplicated) or the result is not compared. A failure is shrunk by
+//! proptest to a minimal sequence and printed as replayable Rust, with the
+//! seed: `CONFORMANCE_MODEL_SEED=<seed>` replays it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use wacore::appstate::processor::AppStateMutationMAC;
+use wacore::store::traits::{Backend, DeviceInfo, DeviceListRecord, MsgSecretEntry, TcTokenEntry};
+
+use crate::{Executor, Factory};
+
+/// One call on the store. Small numbers name keys: `3` is user `u3`.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub enum Op {
+    PutSession(u8, u8),
+    GetSession(u8),
+    DeleteSession(u8),
+    PutSessionsBatch(Vec<(u8, u8)>),
+    PutIdentity(u8, u8),
+    LoadIdentity(u8),
+    DeleteIdentity(u8),
+    StorePrekey(u32, u8),
+    LoadPrekey(u32),
+    RemovePrekey(u32),
+    MarkPrekeysUploaded(Vec<u32>),
+    MaxPrekeyId,
+    LoadPrekeysBatch(Vec<u32>),
+    PutSenderKey(u8, u8),
+    GetSenderKey(u8),
+    DeleteSenderKey(u8),
+    SetVersion(u8, u64),
+    GetVersion(u8),
+    PutMutationMacs(u8, Vec<(u8, u8)>),
+    GetMutationMacs(u8, Vec<u8>),
+    DeleteMutationMacs(u8, Vec<u8>),
+    ClearMutationMacs(u8),
+    SetSenderKeyStatus(u8, Vec<(u8, bool)>),
+    GetSenderKeyDevices(u8),
+    DeleteSenderKeyDeviceRows(Vec<u8>),
+    ClearSenderKeyDevices(u8),
+    UpdateDeviceList(u8, i64),
+    GetDevices(u8),
+    DeleteDevices(u8),
+    PutTcToken(u8, u8, i64, Option<i64>),
+    GetTcToken(u8),
+    TouchTcToken(u8, i64),
+    StoreReceivedTcToken(u8, u8, i64),
+    DeleteExpiredTcTokens(i64, i64),
+    StoreSentMessage(u8, u8),
+    TakeSentMessage(u8),
+    PutMsgSecrets(Vec<(u8, u8, i64)>),
+    GetMsgSecret(u8),
+    DeleteExpiredMsgSecrets(i64),
+}
+
+fn k(n: u8) -> String {
+    format!("u{n}@lid")
+}
+
+fn v(n: u8) -> Vec<u8> {
+    vec![n; 3]
+}
+
+fn idx(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
+fn coll(n: u8) -> String {
+    ["regular", "regular_low", "critical_block"][n as usize % 3].to_owned()
+}
+
+/// The contract as plain maps.
+#[derive(Debug, Default)]
+struct Model {
+    sessions: BTreeMap<String, Vec<u8>>,
+    identities: BTreeMap<String, [u8; 32]>,
+    prekeys: BTreeMap<u32, Vec<u8>>,
+    sender_keys: BTreeMap<String, Vec<u8>>,
+    versions: BTreeMap<String, u64>,
+    macs: BTreeMap<(String, [u8; 32]), Vec<u8>>,
+    sk_devices: BTreeMap<(String, String), bool>,
+    device_lists: BTreeMap<String, i64>,
+    tc: BTreeMap<String, TcTokenEntry>,
+    sent: BTreeMap<String, Vec<u8>>,
+    secrets: BTreeMap<String, (Vec<u8>, i64)>,
+}
+
+impl Model {
+    /// The expected result of `op`, rendered like [`run_op`] renders the store's.
+    fn apply(&mut self, op: &Op) -> String {
+        use Op::*;
+        match op {
+            PutSession(a, b) => unit(self.sessions.insert(k(*a), v(*b))),
+            GetSession(a) => format!("{:?}", self.sessions.get(&k(*a))),
+            DeleteSession(a) => unit(self.sessions.remove(&k(*a))),
+            PutSessionsBatch(rows) => {
+                for (a, b) in rows {
+                    self.sessions.insert(k(*a), v(*b));
+                }
+                "()".into()
+            }
+            PutIdentity(a, b) => unit(self.identities.insert(k(*a), [*b; 32])),
+            LoadIdentity(a) => format!("{:?}", self.identities.get(&k(*a))),
+            DeleteIdentity(a) => unit(self.identities.remove(&k(*a))),
+            StorePrekey(id, b) => unit(self.prekeys.insert(*id, v(*b))),
+            LoadPrekey(id) => format!("{:?}", self.prekeys.get(id)),
+            RemovePrekey(id) => unit(self.prekeys.remove(id)),
+            MarkPrekeysUploaded(_) => "()".into(),
+            MaxPrekeyId => format!("{}", self.prekeys.keys().next_back().copied().unwrap_or(0)),
+            LoadPrekeysBatch(ids) => {
+                let found: BTreeMap<u32, &Vec<u8>> = ids
+                    .iter()
+                    .filter_map(|id| self.prekeys.get(id).map(|r| (*id, r)))
+                    .collect();
+                format!("{found:?}")
+            }
+            PutSenderKey(a, b) => unit(self.sender_keys.insert(k(*a), v(*b))),
+            GetSenderKey(a) => format!("{:?}", self.sender_keys.get(&k(*a))),
+            DeleteSenderKey(a) => unit(self.sender_keys.remove(&k(*a))),
+            SetVersion(c, ver) => unit(self.versions.insert(coll(*c), *ver)),
+            GetVersion(c) => format!("{}", self.versions.get(&coll(*c)).copied().unwrap_or(0)),
+            PutMutationMacs(c, rows) => {
+                for (i, b) in rows {
+                    self.macs.insert((coll(*c), idx(*i)), v(*b));
+                }
+                "()".into()
+            }
+            GetMutationMacs(c, ids) => {
+                let found: BTreeMap<[u8; 32], &Vec<u8>> = ids
+                    .iter()
+                    .filter_map(|i| self.macs.get(&(coll(*c), idx(*i))).map(|m| (idx(*i), m)))
+                    .collect();
+                format!("{found:?}")
+            }
+            DeleteMutationMacs(c, ids) => {
+                for i in ids {
+                    self.macs.remove(&(coll(*c), idx(*i)));
+                }
+                "()".into()
+            }
+            ClearMutationMacs(c) => {
+                self.macs.retain(|(n, _), _| *n != coll(*c));
+                "()".into()
+            }
+            SetSenderKeyStatus(g, rows) => {
+                for (d, has) in rows {
+                    self.sk_devices.insert((k(*g), k(*d)), *has);
+                }
+                "()".into()
+            }
+            GetSenderKeyDevices(g) => {
+                let devices: BTreeSet<(String, bool)> = self
+                    .sk_devices
+                    .iter()
+                    .filter(|((group, _), _)| *group == k(*g))
+                    .map(|((_, d), has)| (d.clone(), *has))
+                    .collect();
+                format!("{devices:?}")
+            }
+            DeleteSenderKeyDeviceRows(ds) => {
+                let ds: Vec<String> = ds.iter().map(|d| k(*d)).collect();
+                self.sk_devices.retain(|(_, d), _| !ds.contains(d));
+                "()".into()
+            }
+            ClearSenderKeyDevices(g) => {
+                self.sk_devices.retain(|(group, _), _| *group != k(*g));
+                "()".into()
+            }
+            UpdateDeviceList(u, ts) => unit(self.device_lists.insert(k(*u), *ts)),
+            GetDevices(u) => format!("{:?}", self.device_lists.get(&k(*u))),
+            DeleteDevices(u) => unit(self.device_lists.remove(&k(*u))),
+            PutTcToken(j, t, ts, s) => unit(self.tc.insert(
+                k(*j),
+                TcTokenEntry {
+                    token: token(*t),
+                    token_timestamp: *ts,
+                    sender_timestamp: *s,
+                },
+            )),
+            GetTcToken(j) => render_tc(self.tc.get(&k(*j))),
+            TouchTcToken(j, ts) => {
+                let e = self.tc.entry(k(*j)).or_insert(TcTokenEntry {
+                    token: Vec::new(),
+                    token_timestamp: *ts,
+                    sender_timestamp: None,
+                });
+                e.sender_timestamp = Some(e.sender_timestamp.map_or(*ts, |s| s.max(*ts)));
+                "()".into()
+            }
+            StoreReceivedTcToken(j, t, ts) => {
+                match self.tc.get_mut(&k(*j)) {
+                    Some(e) if !e.token.is_empty() && *ts < e.token_timestamp => {}
+                    Some(e) => {
+                        e.token = token(*t);
+                        e.token_timestamp = *ts;
+                    }
+                    None => {
+                        self.tc.insert(
+                            k(*j),
+                            TcTokenEntry {
+                                token: token(*t),
+                                token_timestamp: *ts,
+                                sender_timestamp: None,
+                            },
+                        );
+                    }
+                }
+                "()".into()
+            }
+            DeleteExpiredTcTokens(tc, sc) => {
+                let before = self.tc.len();
+                self.tc.retain(|_, e| {
+                    (!e.token.is_empty() && e.token_timestamp >= *tc)
+                        || e.sender_timestamp.is_some_and(|s| s >= *sc)
+                });
+                format!("{}", before - self.tc.len())
+            }
+            StoreSentMessage(m, b) => unit(self.sent.insert(k(*m), v(*b))),
+            TakeSentMessage(m) => format!("{:?}", self.sent.remove(&k(*m))),
+            PutMsgSecrets(rows) => {
+                for (m, b, exp) in rows {
+                    let merged = match self.secrets.get(&k(*m)) {
+                        Some((_, old)) => {
+                            wacore::store::traits::merge_msg_secret_expiry(*old, *exp)
+                        }
+                        None => *exp,
+                    };
+                    self.secrets.insert(k(*m), (vec![*b; 32], merged));
+                }
+                format!("{}", rows.len())
+            }
+            GetMsgSecret(m) => format!("{:?}", self.secrets.get(&k(*m)).map(|(s, _)| s)),
+            DeleteExpiredMsgSecrets(c) => {
+                let before = self.secrets.len();
+                self.secrets.retain(|_, (_, exp)| *exp == 0 || *exp > *c);
+                format!("{}", before - self.secrets.len())
+            }
+        }
+    }
+}
+
+fn unit<T>(_: T) -> String {
+    "()".into()
+}
+
+fn token(t: u8) -> Vec<u8> {
+    if t == 0 { Vec::new() } else { vec![t; 2] }
+}
+
+fn render_tc(e: Option<&TcTokenEntry>) -> String {
+    format!(
+        "{:?}",
+        e.map(|e| (&e.token, e.token_timestamp, e.sender_timestamp))
+    )
+}
+
+/// Runs `op` on `store` and renders the result like the model does.
+async fn run_op(store: &Arc<dyn Backend>, op: &Op) -> Result<String, String> {
+    use Op::*;
+    let r = |e: wacore::store::error::StoreError| crate::Failure::from(e).0;
+    Ok(match op {
+        PutSession(a, b) => unit(store.put_session(&k(*a), &v(*b)).await.map_err(r)?),
+        GetSession(a) => format!(
+            "{:?}",
+            store
+                .get_session(&k(*a))
+                .await
+                .map_err(r)?
+                .map(|b| b.to_vec())
+        ),
+        DeleteSession(a) => unit(store.delete_session(&k(*a)).await.map_err(r)?),
+        PutSessionsBatch(rows) => {
+            let rows: Vec<(Arc<str>, Bytes)> = rows
+                .iter()
+                .map(|(a, b)| (Arc::from(k(*a)), Bytes::from(v(*b))))
+                .collect();
+            unit(store.put_sessions_batch(&rows).await.map_err(r)?)
+        }
+        PutIdentity(a, b) => unit(store.put_identity(&k(*a), [*b; 32]).await.map_err(r)?),
+        LoadIdentity(a) => format!("{:?}", store.load_identity(&k(*a)).await.map_err(r)?),
+        DeleteIdentity(a) => unit(store.delete_identity(&k(*a)).await.map_err(r)?),
+        StorePrekey(id, b) => unit(store.store_prekey(*id, &v(*b), false).await.map_err(r)?),
+        LoadPrekey(id) => format!(
+            "{:?}",
+            store.load_prekey(*id).await.map_err(r)?.map(|b| b.to_vec())
+        ),
+        RemovePrekey(id) => unit(store.remove_prekey(*id).await.map_err(r)?),
+        MarkPrekeysUploaded(ids) => unit(store.mark_prekeys_uploaded(ids).await.map_err(r)?),
+        MaxPrekeyId => format!("{}", store.get_max_prekey_id().await.map_err(r)?),
+        LoadPrekeysBatch(ids) => {
+            // Order and repeated ids are implementation-defined: compare as a map.
+            let found: BTreeMap<u32, Vec<u8>> = store
+                .load_prekeys_batch(ids)
+                .await
+                .map_err(r)?
+                .into_iter()
+                .map(|(id, rec)| (id, rec.to_vec()))
+                .collect();
+            format!(
+                "{:?}",
+                found
+                    .iter()
+                    .map(|(id, rec)| (*id, rec))
+                    .collect::<BTreeMap<_, _>>()
+            )
+        }
+        PutSenderKey(a, b) => unit(store.put_sender_key(&k(*a), &v(*b)).await.map_err(r)?),
+        GetSenderKey(a) => format!("{:?}", store.get_sender_key(&k(*a)).await.map_err(r)?),
+        DeleteSenderKey(a) => unit(store.delete_sender_key(&k(*a)).await.map_err(r)?),
+        SetVersion(c, ver) => {
+            let state = wacore::appstate::hash::HashState {
+                version: *ver,
+                ..Default::default()
+            };
+            unit(store.set_version(&coll(*c), state).await.map_err(r)?)
+        }
+        GetVersion(c) => format!("{}", store.get_version(&coll(*c)).await.map_err(r)?.version),
+        PutMutationMacs(c, rows) => {
+            let macs: Vec<_> = rows
+                .iter()
+                .map(|(i, b)| AppStateMutationMAC {
+                    index_mac: idx(*i).to_vec(),
+                    value_mac: v(*b),
+                })
+                .collect();
+            unit(
+                store
+                    .put_mutation_macs(&coll(*c), 1, &macs)
+                    .await
+                    .map_err(r)?,
+            )
+        }
+        GetMutationMacs(c, ids) => {
+            let keys: Vec<[u8; 32]> = ids.iter().map(|i| idx(*i)).collect();
+            let got = store.get_mutation_macs(&coll(*c), &keys).await.map_err(r)?;
+            let sorted: BTreeMap<[u8; 32], Vec<u8>> = got.into_iter().collect();
+            format!(
+                "{:?}",
+                sorted
+                    .iter()
+                    .map(|(k, v)| (*k, v))
+                    .collect::<BTreeMap<_, _>>()
+            )
+        }
+        DeleteMutationMacs(c, ids) => {
+            let keys: Vec<Vec<u8>> = ids.iter().map(|i| idx(*i).to_vec()).collect();
+            unit(
+                store
+                    .delete_mutation_macs(&coll(*c), &keys)
+                    .await
+                    .map_err(r)?,
+            )
+        }
+        ClearMutationMacs(c) => unit(store.clear_mutation_macs(&coll(*c)).await.map_err(r)?),
+        SetSenderKeyStatus(g, rows) => {
+            let names: Vec<(String, bool)> = rows.iter().map(|(d, h)| (k(*d), *h)).collect();
+            let entries: Vec<(&str, bool)> = names.iter().map(|(d, h)| (d.as_str(), *h)).collect();
+            unit(
+                store
+                    .set_sender_key_status(&k(*g), &entries)
+                    .await
+                    .map_err(r)?,
+            )
+        }
+        GetSenderKeyDevices(g) => {
+            let devices: BTreeSet<(String, bool)> = store
+                .get_sender_key_devices(&k(*g))
+                .await
+                .map_err(r)?
+                .into_iter()
+                .collect();
+            format!("{devices:?}")
+        }
+        DeleteSenderKeyDeviceRows(ds) => {
+            let names: Vec<String> = ds.iter().map(|d| k(*d)).collect();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            unit(
+                store
+                    .delete_sender_key_device_rows(&refs)
+                    .await
+                    .map_err(r)?,
+            )
+        }
+        ClearSenderKeyDevices(g) => unit(store.clear_sender_key_devices(&k(*g)).await.map_err(r)?),
+        UpdateDeviceList(u, ts) => unit(
+            store
+                .update_device_list(DeviceListRecord {
+                    user: k(*u),
+                    devices: vec![DeviceInfo::new(0, None)],
+                    timestamp: *ts,
+                    phash: None,
+                    raw_id: None,
+                })
+                .await
+                .map_err(r)?,
+        ),
+        GetDevices(u) => format!(
+            "{:?}",
+            store
+                .get_devices(&k(*u))
+                .await
+                .map_err(r)?
+                .map(|d| d.timestamp)
+        ),
+        DeleteDevices(u) => unit(store.delete_devices(&k(*u)).await.map_err(r)?),
+        PutTcToken(j, t, ts, s) => unit(
+            store
+                .put_tc_token(
+                    &k(*j),
+                    &TcTokenEntry {
+                        token: token(*t),
+                        token_timestamp: *ts,
+                        sender_timestamp: *s,
+                    },
+                )
+                .await
+                .map_err(r)?,
+        ),
+        GetTcToken(j) => render_tc(store.get_tc_token(&k(*j)).await.map_err(r)?.as_ref()),
+        TouchTcToken(j, ts) => unit(
+            store
+                .touch_tc_token_sender_timestamp(&k(*j), *ts)
+                .await
+                .map_err(r)?,
+        ),
+        StoreReceivedTcToken(j, t, ts) => unit(
+            store
+                .store_received_tc_token(&k(*j), &token(*t), *ts)
+                .await
+                .map_err(r)?,
+        ),
+        DeleteExpiredTcTokens(tc, sc) => format!(
+            "{}",
+            store.delete_expired_tc_tokens(*tc, *sc).await.map_err(r)?
+        ),
+        StoreSentMessage(m, b) => unit(
+            store
+                .store_sent_message("chat", &k(*m), &v(*b))
+                .await
+                .map_err(r)?,
+        ),
+        TakeSentMessage(m) => format!(
+            "{:?}",
+            store.take_sent_message("chat", &k(*m)).await.map_err(r)?
+        ),
+        PutMsgSecrets(rows) => {
+            let entries: Vec<MsgSecretEntry> = rows
+                .iter()
+                .map(|(m, b, exp)| MsgSecretEntry {
+                    chat: Arc::from("chat"),
+                    sender: Arc::from("sender"),
+                    msg_id: Arc::from(k(*m)),
+                    secret: [*b; 32],
+                    expires_at: *exp,
+                    message_ts: 0,
+                })
+                .collect();
+            format!("{}", store.put_msg_secrets(entries).await.map_err(r)?)
+        }
+        GetMsgSecret(m) => format!(
+            "{:?}",
+            store
+                .get_msg_secret("chat", "sender", &k(*m))
+                .await
+                .map_err(r)?
+        ),
+        DeleteExpiredMsgSecrets(c) => {
+            format!("{}", store.delete_expired_msg_secrets(*c).await.map_err(r)?)
+        }
+    })
+}
+
+/// A strategy for one operation over small key domains.
+pub fn op() -> impl Strategy<Value = Op> {
+    use Op::*;
+    let key = || 0u8..4;
+    let val = || 1u8..4;
+    let id = || prop_oneof![0u32..4, Just(u32::MAX), Just(0x8000_0001)];
+    let ts = || {
+        prop_oneof![
+            0i64..6,
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(1_700_000_000_000)
+        ]
+    };
+    prop_oneof![
+        (key(), val()).prop_map(|(a, b)| PutSession(a, b)),
+        key().prop_map(GetSession),
+        key().prop_map(DeleteSession),
+        prop::collection::vec((key(), val()), 0..5).prop_map(PutSessionsBatch),
+        (key(), val()).prop_map(|(a, b)| PutIdentity(a, b)),
+        key().prop_map(LoadIdentity),
+        key().prop_map(DeleteIdentity),
+        (id(), val()).prop_map(|(i, b)| StorePrekey(i, b)),
+        id().prop_map(LoadPrekey),
+        id().prop_map(RemovePrekey),
+        prop::collection::vec(id(), 0..4).prop_map(MarkPrekeysUploaded),
+        Just(MaxPrekeyId),
+        prop::collection::vec(id(), 0..5).prop_map(LoadPrekeysBatch),
+        (key(), val()).prop_map(|(a, b)| PutSenderKey(a, b)),
+        key().prop_map(GetSenderKey),
+        key().prop_map(DeleteSenderKey),
+        (key(), 0u64..5).prop_map(|(c, v)| SetVersion(c, v)),
+        key().prop_map(GetVersion),
+        (key(), prop::collection::vec((key(), val()), 0..5))
+            .prop_map(|(c, r)| PutMutationMacs(c, r)),
+        (key(), prop::collection::vec(key(), 0..5)).prop_map(|(c, r)| GetMutationMacs(c, r)),
+        (key(), prop::collection::vec(key(), 0..3)).prop_map(|(c, r)| DeleteMutationMacs(c, r)),
+        key().prop_map(ClearMutationMacs),
+        (key(), prop::collection::vec((key(), any::<bool>()), 0..4))
+            .prop_map(|(g, r)| SetSenderKeyStatus(g, r)),
+        key().prop_map(GetSenderKeyDevices),
+        prop::collection::vec(key(), 0..3).prop_map(DeleteSenderKeyDeviceRows),
+        key().prop_map(ClearSenderKeyDevices),
+        (key(), ts()).prop_map(|(u, t)| UpdateDeviceList(u, t)),
+        key().prop_map(GetDevices),
+        key().prop_map(DeleteDevices),
+        (key(), 0u8..3, ts(), prop::option::of(ts()))
+            .prop_map(|(j, t, a, s)| PutTcToken(j, t, a, s)),
+        key().prop_map(GetTcToken),
+        (key(), ts()).prop_map(|(j, t)| TouchTcToken(j, t)),
+        (key(), 0u8..3, ts()).prop_map(|(j, t, a)| StoreReceivedTcToken(j, t, a)),
+        (ts(), ts()).prop_map(|(a, b)| DeleteExpiredTcTokens(a, b)),
+        (key(), val()).prop_map(|(m, b)| StoreSentMessage(m, b)),
+        key().prop_map(TakeSentMessage),
+        prop::collection::vec((key(), val(), prop_oneof![Just(0i64), 1i64..6]), 0..4)
+            .prop_map(PutMsgSecrets),
+        key().prop_map(GetMsgSecret),
+        (0i64..7).prop_map(DeleteExpiredMsgSecrets),
+    ]
+}
+
+/// Renders a sequence as Rust a developer can paste into a test.
+pub fn replay_snippet(ops: &[Op]) -> String {
+    let mut s = String::from("use whatsapp_rust_conformance::model::Op::*;\nlet ops = vec![\n");
+    for op in ops {
+        let _ = writeln!(s, "    {op:?},");
+    }
+    s + "];\n// whatsapp_rust_conformance::model::check_sequence(&store, &ops).await"
+}
+
+/// Runs `ops` on `store` and on a fresh model; the first mismatch is an error
+/// naming the step.
+pub async fn check_sequence(store: &Arc<dyn Backend>, ops: &[Op]) -> Result<(), String> {
+    let mut model = Model::default();
+    for (step, op) in ops.iter().enumerate() {
+        let expected = model.apply(op);
+        let got = run_op(store, op)
+            .await
+            .map_err(|e| format!("step {step} {op:?}: error {e}"))?;
+        if got != expected {
+            return Err(format!(
+                "step {step} {op:?}: store returned {got}, the model expects {expected}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `ops` on two stores and compares their results step by step
+/// (differential mode; no model involved).
+pub async fn compare_sequence(
+    a: &Arc<dyn Backend>,
+    b: &Arc<dyn Backend>,
+    ops: &[Op],
+) -> Result<(), String> {
+    for (step, op) in ops.iter().enumerate() {
+        let (x, y) = (run_op(a, op).await, run_op(b, op).await);
+        if x != y {
+            return Err(format!(
+                "step {step} {op:?}: first store {x:?}, second store {y:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Budget and seed of a model run.
+#[derive(Debug, Clone)]
+pub struct ModelRun {
+    /// Random sequences to try (`CONFORMANCE_MODEL_CASES`, default 64).
+    pub cases: u32,
+    /// Longest sequence (`CONFORMANCE_MODEL_LEN`, default 60).
+    pub max_len: usize,
+    /// Seed of the generator (`CONFORMANCE_MODEL_SEED`, default the clock).
+    pub seed: u64,
+}
+
+impl ModelRun {
+    /// Reads the budget from the environment, with the defaults above.
+    pub fn from_env() -> Self {
+        let num = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        ModelRun {
+            cases: num("CONFORMANCE_MODEL_CASES").unwrap_or(64) as u32,
+            max_len: num("CONFORMANCE_MODEL_LEN").unwrap_or(60) as usize,
+            seed: num("CONFORMANCE_MODEL_SEED").unwrap_or(clock),
+        }
+    }
+
+    /// Runs the random sequences against fresh stores from `factory`. On a
+    /// mismatch, returns the shrunk sequence as a replayable snippet with the seed.
+    pub fn run(&self, factory: &dyn Factory, executor: Executor) -> Result<(), String> {
+        let mut seed_bytes = [0u8; 32];
+        seed_bytes[..8].copy_from_slice(&self.seed.to_le_bytes());
+        let config = Config {
+            cases: self.cases,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let mut runner = TestRunner::new_with_rng(
+            config,
+            TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+        );
+        let strategy = prop::collection::vec(op(), 1..=self.max_len.max(1));
+        let result = runner.run(&strategy, |ops| {
+            executor
+                .block_on(async {
+                    let instance = factory.open().await?;
+                    check_sequence(&instance.store(), &ops).await
+                })
+                .map_err(TestCaseError::fail)
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TestError::Fail(reason, ops)) => Err(format!(
+                "{} on {}: {reason}\nminimal failing sequence ({} ops), seed {} (CONFORMANCE_MODEL_SEED={} replays it):\n{}",
+                factory.name(),
+                executor.name(),
+                ops.len(),
+                self.seed,
+                self.seed,
+                replay_snippet(&ops)
+            )),
+            Err(TestError::Abort(why)) => Err(format!("model run aborted: {why}")),
+        }
+    }
+}
