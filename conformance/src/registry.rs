@@ -57,6 +57,7 @@ macro_rules! __with_check_list {
             msg_secret::msg_secret_expiry_is_inclusive
             msg_secret::msg_secret_keyed_by_chat_sender_and_id
             msg_secret::msg_secret_with_ts_returns_stored_time
+            msg_secret::msg_secret_merges_are_atomic
             device::device_round_trip
             device::create_makes_a_loadable_device
             device::create_twice
@@ -71,6 +72,7 @@ macro_rules! __with_check_list {
             edge::device_list_without_raw_id
             accounts::accounts_are_isolated
             accounts::reopen_keeps_every_domain
+            accounts::sixty_four_concurrent_callers_finish
         }
     };
 }

@@ -170,3 +170,38 @@ check!(
         }))
     }
 );
+
+check!(
+    msg_secret_merges_are_atomic,
+    "MsgSecretStore",
+    Contract,
+    Nothing,
+    "put_msg_secrets merges on key conflict (later deadline wins, later message_ts wins): concurrent writers of one key converge, no merge is lost",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..4 {
+            let id = format!("race{round}");
+            let writers =
+                (1..=64i64).map(|i| s.put_msg_secrets(vec![secret(&id, i as u8, 10_000 + i, i)]));
+            for result in futures::future::join_all(writers).await {
+                result?;
+            }
+            let with_ts = s.get_msg_secret_with_ts(CHAT, SENDER, &id).await?;
+            ensure!(
+                with_ts.is_some(),
+                "round {round}: the secret is missing after the race"
+            );
+            ensure_eq!(
+                s.delete_expired_msg_secrets(10_063).await?,
+                0,
+                "round {round}: the greatest deadline (10064) was lost to a concurrent merge"
+            );
+            ensure_eq!(
+                s.delete_expired_msg_secrets(10_064).await?,
+                1,
+                "round {round}: rows expiring at 10064"
+            );
+        }
+        Ok(None)
+    }
+);
