@@ -183,7 +183,10 @@ pub fn sqlite_expectations() -> Expectations {
 
 /// Deviations of `InMemoryBackend` 0.7.0.
 pub fn memory_expectations() -> Expectations {
-    Expectations::none()
+    Expectations::none().expect_failure(
+        "protocol::pn_mapping_after_a_remap",
+        "InMemoryBackend 0.7.0 keeps one reverse entry per phone and deletes it when a LID of that phone is remapped, so the phone's other LIDs are no longer found (found by the model-based tests)",
+    )
 }
 
 /// Opens the store of a crash-check child at `path` (`redb` or `sqlite`).

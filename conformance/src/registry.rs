@@ -36,6 +36,7 @@ macro_rules! __with_check_list {
             protocol::lid_mapping_round_trip
             protocol::lid_mapping_before_device_row
             protocol::pn_mapping_finds_the_lid
+            protocol::pn_mapping_after_a_remap
             protocol::pn_mapping_choice
             protocol::base_keys
             protocol::device_list_round_trip

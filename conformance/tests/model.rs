@@ -3,7 +3,7 @@
 //! `CONFORMANCE_MODEL_CASES` (default 64), `CONFORMANCE_MODEL_LEN` (60),
 //! `CONFORMANCE_MODEL_SEED` (the clock; printed on failure).
 
-use whatsapp_rust_conformance::model::{ModelRun, compare_sequence, op};
+use whatsapp_rust_conformance::model::{ModelRun, Op, check_sequence, compare_sequence, op};
 use whatsapp_rust_conformance::references::{RedbFactory, memory_factory};
 use whatsapp_rust_conformance::{Executor, Factory};
 
@@ -16,11 +16,36 @@ fn redb_matches_the_model_on_every_executor() {
     }
 }
 
+/// InMemoryBackend matches the model except for its one known defect: a
+/// phone loses its reverse mapping when another LID of that phone is
+/// remapped (declared in `memory_expectations`). Any other divergence fails.
 #[test]
-fn in_memory_matches_the_model() {
-    ModelRun::from_env()
-        .run(&memory_factory(), Executor::TokioMultiThread)
-        .unwrap_or_else(|e| panic!("{e}"));
+fn in_memory_matches_the_model_but_for_its_known_pn_defect() {
+    match ModelRun::from_env().run(&memory_factory(), Executor::TokioMultiThread) {
+        Ok(()) => {}
+        Err(e) => {
+            let first = e.lines().next().unwrap_or_default();
+            assert!(
+                first.contains("GetPnMapping") && first.contains("store returned None"),
+                "{e}"
+            );
+        }
+    }
+    // The defect itself, as the model shrinks it:
+    let ops = [
+        Op::PutLidMappings(vec![(0, 0, 0), (2, 0, 0), (2, 1, 0)]),
+        Op::GetPnMapping(0),
+    ];
+    let err = Executor::TokioMultiThread
+        .block_on(async {
+            let instance = memory_factory().open().await.unwrap();
+            check_sequence(&instance.store(), memory_factory().capabilities(), &ops).await
+        })
+        .expect_err("InMemoryBackend's pn-mapping defect is fixed: drop its expectation");
+    assert!(
+        err.contains("GetPnMapping(0): store returned None"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -36,7 +61,8 @@ fn redb_and_in_memory_agree_differentially() {
                 RedbFactory.open().await.unwrap(),
                 memory_factory().open().await.unwrap(),
             );
-            compare_sequence(&a.store(), &b.store(), &ops)
+            let caps = memory_factory().capabilities();
+            compare_sequence(&a.store(), &b.store(), caps, &ops)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         }

@@ -213,13 +213,35 @@ check!(
             "100000000000002",
             "written last and newest updated_at"
         );
-        // Remapping that LID to another phone must not leave it behind for the old one.
+        Ok(None)
+    }
+);
+
+check!(
+    pn_mapping_after_a_remap,
+    "ProtocolStore",
+    Contract,
+    Nothing,
+    "get_pn_mapping returns the most recent LID for that phone: after one of a phone's LIDs moves to another phone, the phone's remaining LID is still found",
+    |ctx| {
+        let s = ctx.store();
+        super::started(&s).await?;
+        s.put_lid_mapping(&mapping("100000000000001", "5511900000001", 10))
+            .await?;
+        s.put_lid_mapping(&mapping("100000000000002", "5511900000001", 20))
+            .await?;
+        // Remapping that LID to another phone must neither leave it behind for
+        // the old phone nor hide the old phone's other LID.
         s.put_lid_mapping(&mapping("100000000000002", "5511900000009", 30))
             .await?;
-        let m = s.get_pn_mapping("5511900000001").await?;
-        ensure!(
-            m.as_ref().is_none_or(|m| m.phone_number == "5511900000001"),
-            "get_pn_mapping returned a mapping of another phone: {m:?}"
+        let m = s
+            .get_pn_mapping("5511900000001")
+            .await?
+            .map(|m| (m.lid, m.phone_number));
+        ensure_eq!(
+            m,
+            Some(("100000000000001".to_string(), "5511900000001".to_string())),
+            "the old phone after its newest LID moved to another phone (its other LID still maps to it)"
         );
         Ok(None)
     }

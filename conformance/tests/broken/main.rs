@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use backend::{Broken, Flaw};
 use wacore::store::InMemoryBackend;
+use whatsapp_rust_conformance::references::memory_expectations;
 use whatsapp_rust_conformance::{
     Capabilities, Expectations, Outcome, SimpleFactory, find_check, run_check, run_suite,
 };
@@ -159,7 +160,7 @@ const CASES: &[(Flaw, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unflawed_wrapper_passes_the_whole_suite() {
-    let report = run_suite(&factory(Flaw::None), &Expectations::none(), |_, _, _| {}).await;
+    let report = run_suite(&factory(Flaw::None), &memory_expectations(), |_, _, _| {}).await;
     assert!(report.is_ok(), "{:#?}", report.to_json());
 }
 
@@ -186,7 +187,7 @@ async fn every_flaw_is_caught_by_its_check() {
 async fn every_flaw_fails_the_whole_suite() {
     // The same flaws through the full suite run (what a backend author sees).
     for &(flaw, check_name) in CASES.iter().filter(|(f, _)| *f != Flaw::BatchCappedAt10k) {
-        let report = run_suite(&factory(flaw), &Expectations::none(), |_, _, _| {}).await;
+        let report = run_suite(&factory(flaw), &memory_expectations(), |_, _, _| {}).await;
         assert!(!report.is_ok(), "{flaw:?} passed the suite");
         let failed: Vec<_> = report
             .checks

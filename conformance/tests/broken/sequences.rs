@@ -2,7 +2,8 @@
 //! them, the model-based run finds them and shrinks to a minimal sequence.
 
 use whatsapp_rust_conformance::model::ModelRun;
-use whatsapp_rust_conformance::{Executor, Expectations, run_suite};
+use whatsapp_rust_conformance::references::memory_expectations;
+use whatsapp_rust_conformance::{Executor, run_suite};
 
 use super::backend::Flaw;
 use super::factory;
@@ -17,7 +18,7 @@ fn single_method_checks_miss_them() {
     for flaw in SEQUENCE_ONLY {
         let report = Executor::TokioMultiThread.block_on(run_suite(
             &factory(flaw),
-            &Expectations::none(),
+            &memory_expectations(),
             |_, _, _| {},
         ));
         assert!(
