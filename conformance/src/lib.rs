@@ -50,3 +50,21 @@ pub use registry::{all_checks, find_check};
 pub use runner::{
     __run_as_test, CheckReport, Executor, Expectations, Outcome, Report, run_check, run_suite,
 };
+
+/// Yields once to the executor running the caller, whichever it is (tokio,
+/// smol, ...): the gap in which concurrent futures interleave. Checks use it
+/// to let a joined writer make progress; test backends can use it to widen a
+/// race window.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}

@@ -85,20 +85,7 @@ pub(crate) async fn started(
     Ok(())
 }
 
-/// Yields once to the executor, whichever it is (tokio, smol, ...).
-pub(crate) async fn yield_now() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
-}
+pub(crate) use crate::yield_now;
 
 pub(crate) const CHAT: &str = "120363000000000000@g.us";
 pub(crate) const SENDER: &str = "5511999990000@s.whatsapp.net";

@@ -16,22 +16,6 @@ use wacore::store::traits::{
     SignalStore, TcTokenEntry,
 };
 
-/// Yields once to whatever executor runs us (the gap a non-atomic
-/// read-modify-write leaves open).
-async fn yield_now() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
-}
-
 /// One way to break the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flaw {
@@ -489,7 +473,7 @@ impl ProtocolStore for Broken {
             }
             Flaw::TcWritesNotAtomic => {
                 let existing = self.inner.get_tc_token(jid).await?;
-                yield_now().await;
+                whatsapp_rust_conformance::yield_now().await;
                 let e = match existing {
                     Some(e) => TcTokenEntry {
                         sender_timestamp: Some(
@@ -539,7 +523,7 @@ impl ProtocolStore for Broken {
             }
             Flaw::TcWritesNotAtomic => {
                 let existing = self.inner.get_tc_token(jid).await?;
-                yield_now().await;
+                whatsapp_rust_conformance::yield_now().await;
                 if let Some(e) = &existing
                     && !e.token.is_empty()
                     && token_timestamp < e.token_timestamp
