@@ -35,11 +35,8 @@ pub const STEP_ROWS: u64 = 500;
 const COLLECTION: &str = "crash";
 
 fn step_mac(step: u64, row: u64) -> AppStateMutationMAC {
-    let mut index = [0u8; 32];
-    index[..8].copy_from_slice(&step.to_be_bytes());
-    index[8..16].copy_from_slice(&row.to_be_bytes());
     AppStateMutationMAC {
-        index_mac: index.to_vec(),
+        index_mac: step_index(step, row).to_vec(),
         value_mac: step.to_be_bytes().to_vec(),
     }
 }

@@ -78,6 +78,14 @@ pub(crate) fn tail(key: &[u8], skip: usize) -> &[u8] {
     &key[(4 + skip).min(key.len())..]
 }
 
+/// The u32 id of a key built as `Key::account(..).id(id)` (see `Key::id`).
+pub(crate) fn id_of(key: &[u8], what: &'static str) -> crate::error::Result<u32> {
+    let id: [u8; 4] = tail(key, 0)
+        .try_into()
+        .map_err(|_| crate::Error::decode(what, "id key is not account + 4 bytes"))?;
+    Ok(u32::from_be_bytes(id))
+}
+
 /// Splits a length-prefixed component off the front of `bytes`.
 pub(crate) fn split_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;

@@ -53,7 +53,7 @@ mod writer;
 
 pub use config::{Durability, StoreConfig};
 pub use error::Error;
-pub use records::{RECORD_TYPES, decode_any as decode_record};
+pub use records::{decode_any as decode_record, record_types};
 pub use store::RedbStore;
 pub use writer::WriterStats;
 

@@ -184,14 +184,7 @@ impl SignalStore for RedbStore {
             let last = table.range::<&[u8]>(range.bounds())?.next_back();
             match last {
                 None => Ok(0),
-                Some(row) => {
-                    let (k, _) = row?;
-                    let id = keys::tail(k.value(), 0);
-                    let id: [u8; 4] = id.try_into().map_err(|_| {
-                        crate::Error::decode("prekey key", "prekey key is not 4 bytes")
-                    })?;
-                    Ok(u32::from_be_bytes(id))
-                }
+                Some(row) => keys::id_of(row?.0.value(), "prekey key"),
             }
         })
     }
@@ -209,10 +202,7 @@ impl SignalStore for RedbStore {
         self.read(|txn| {
             let mut out = Vec::new();
             scan(&txn.open_table(SIGNED_PREKEYS)?, &self.key(), |k, v| {
-                let id: [u8; 4] = keys::tail(k, 0)
-                    .try_into()
-                    .map_err(|_| crate::Error::decode("signed prekey key", "key is not 4 bytes"))?;
-                out.push((u32::from_be_bytes(id), Blob::decode(v)?.0));
+                out.push((keys::id_of(k, "signed prekey key")?, Blob::decode(v)?.0));
                 Ok(())
             })?;
             Ok(out)

@@ -277,7 +277,7 @@ impl WriterLoop {
     /// Applies `jobs` in one transaction and commits (invariants 1 to 4).
     fn commit_group(&mut self, mut jobs: Vec<Box<dyn Job>>) {
         loop {
-            let txn = match self.begin() {
+            let txn = match self.begin(self.redb_durability()) {
                 Ok(txn) => txn,
                 Err(e) => {
                     self.count(&self.counters.requests_failed, jobs.len());
@@ -339,9 +339,9 @@ impl WriterLoop {
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    fn begin(&self) -> Result<WriteTransaction> {
+    fn begin(&self, durability: redb::Durability) -> Result<WriteTransaction> {
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(self.redb_durability())?;
+        txn.set_durability(durability)?;
         Ok(txn)
     }
 
@@ -350,9 +350,7 @@ impl WriterLoop {
         if self.unflushed_since.is_none() {
             return Ok(());
         }
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(redb::Durability::Immediate)?;
-        txn.commit()?;
+        self.begin(redb::Durability::Immediate)?.commit()?;
         self.unflushed_since = None;
         self.count(&self.counters.flushes, 1);
         Ok(())

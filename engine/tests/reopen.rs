@@ -189,7 +189,9 @@ fn corrupt_records_are_decode_errors_not_panics() {
         matches!(engine_error(&err), Error::Decode { .. }),
         "{err:?}"
     );
-    for record in whatsapp_rust_redb_storage::RECORD_TYPES {
+    let types: Vec<_> = whatsapp_rust_redb_storage::record_types().collect();
+    assert_eq!(types.len(), 14);
+    for record in types {
         for bytes in [
             &[][..],
             &[1][..],

@@ -31,51 +31,48 @@ pub(crate) trait Record: Sized {
     fn decode(bytes: &[u8]) -> Result<Self, Error>;
 }
 
-/// Decodes an arbitrary byte string as the named record type and discards it.
-/// Exists for fuzzing and tests: it must return an error, never panic.
-pub fn decode_any(record: &str, bytes: &[u8]) -> Result<(), crate::Error> {
+type Check = fn(&[u8]) -> Result<(), Error>;
+
+fn check<R: Record>(bytes: &[u8]) -> Result<(), Error> {
+    R::decode(bytes).map(drop)
+}
+
+/// Every stored record type, by its `Record::NAME`.
+const DECODERS: &[(&str, Check)] = {
     use wacore::appstate::hash::HashState;
     use wacore::store::traits::{
         AppStateSyncKey, DeviceListRecord, LidPnMappingEntry, TcTokenEntry,
     };
-    fn check<R: Record>(bytes: &[u8]) -> Result<(), Error> {
-        R::decode(bytes).map(drop)
-    }
-    match record {
-        "blob" => check::<Blob>(bytes),
-        "identity" => check::<Identity>(bytes),
-        "prekey" => check::<PreKeyRecord>(bytes),
-        "sync_key" => check::<AppStateSyncKey>(bytes),
-        "hash_state" => check::<HashState>(bytes),
-        "mutation_mac" => check::<MutationMacRecord>(bytes),
-        "sender_key_status" => check::<SenderKeyStatus>(bytes),
-        "lid_mapping" => check::<LidPnMappingEntry>(bytes),
-        "pn_index" => check::<PnIndexRecord>(bytes),
-        "device_list" => check::<DeviceListRecord>(bytes),
-        "tc_token" => check::<TcTokenEntry>(bytes),
-        "stamped_blob" => check::<StampedBlob>(bytes),
-        "msg_secret" => check::<MsgSecretRecord>(bytes),
-        "device" => check::<DeviceRecord>(bytes),
-        other => Err(Error::InvalidInput(format!(
-            "unknown record type {other:?}"
+    &[
+        (Blob::NAME, check::<Blob>),
+        (Identity::NAME, check::<Identity>),
+        (PreKeyRecord::NAME, check::<PreKeyRecord>),
+        (AppStateSyncKey::NAME, check::<AppStateSyncKey>),
+        (HashState::NAME, check::<HashState>),
+        (MutationMacRecord::NAME, check::<MutationMacRecord>),
+        (SenderKeyStatus::NAME, check::<SenderKeyStatus>),
+        (LidPnMappingEntry::NAME, check::<LidPnMappingEntry>),
+        (PnIndexRecord::NAME, check::<PnIndexRecord>),
+        (DeviceListRecord::NAME, check::<DeviceListRecord>),
+        (TcTokenEntry::NAME, check::<TcTokenEntry>),
+        (StampedBlob::NAME, check::<StampedBlob>),
+        (MsgSecretRecord::NAME, check::<MsgSecretRecord>),
+        (DeviceRecord::NAME, check::<DeviceRecord>),
+    ]
+};
+
+/// Decodes an arbitrary byte string as the named record type and discards it.
+/// Exists for fuzzing and tests: it must return an error, never panic.
+pub fn decode_any(record: &str, bytes: &[u8]) -> Result<(), crate::Error> {
+    match DECODERS.iter().find(|(name, _)| *name == record) {
+        Some((_, decode)) => decode(bytes),
+        None => Err(Error::InvalidInput(format!(
+            "unknown record type {record:?}"
         ))),
     }
 }
 
 /// Every record type name [`decode_any`] accepts.
-pub const RECORD_TYPES: &[&str] = &[
-    "blob",
-    "identity",
-    "prekey",
-    "sync_key",
-    "hash_state",
-    "mutation_mac",
-    "sender_key_status",
-    "lid_mapping",
-    "pn_index",
-    "device_list",
-    "tc_token",
-    "stamped_blob",
-    "msg_secret",
-    "device",
-];
+pub fn record_types() -> impl Iterator<Item = &'static str> {
+    DECODERS.iter().map(|(name, _)| *name)
+}
