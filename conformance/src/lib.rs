@@ -34,6 +34,9 @@
 mod check;
 mod checks;
 pub mod crash;
+#[cfg(feature = "references")]
+pub mod fault_campaign;
+pub mod faults;
 mod harness;
 mod macros;
 pub mod model;

@@ -3,7 +3,10 @@
 //! ```text
 //! whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--runtime tokio|tokio-current|smol] [--json] [--filter TEXT]
 //! whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]
+//! whatsapp-rust-conformance faults [--steps N] [--flush-every N] [--stride N]
 //! ```
+//! `faults` sweeps an I/O error or a power cut over every write, sync and
+//! resize of a workload on the redb engine (see the `fault_campaign` module).
 //! `crash` starts this binary as a writer child (`crash-child`), SIGKILLs it at
 //! seeded random moments and verifies the reopened store (see the `crash`
 //! module). `--kills` and `--seed` default to `CONFORMANCE_CRASH_KILLS` (20)
@@ -16,11 +19,16 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+mod cli;
+
+use cli::{flag, number, runtime};
+
 use whatsapp_rust_conformance::references::{BACKENDS, backend};
 use whatsapp_rust_conformance::{Executor, Outcome, Report, all_checks, run_check};
 
 const USAGE: &str = "usage: whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--runtime tokio|tokio-current|smol] [--json] [--filter TEXT]
-       whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]";
+       whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]
+       whatsapp-rust-conformance faults [--steps N] [--flush-every N] [--stride N]";
 
 struct Options {
     backends: Vec<String>,
@@ -82,6 +90,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("crash") => return crash(&args[1..]),
         Some("crash-child") => return crash_child(&args[1..]),
+        Some("faults") => return cli::faults::run(&args[1..]),
         _ => {}
     }
     let options = match parse(&args) {
@@ -192,33 +201,6 @@ fn print_details(reports: &[Report]) {
             }
         }
     }
-}
-
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-}
-
-fn number(args: &[String], name: &str, env: &str, default: u64) -> Result<u64, String> {
-    match flag(args, name)
-        .map(str::to_owned)
-        .or_else(|| std::env::var(env).ok())
-    {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| format!("{name}: {v:?} is not a number")),
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
 }
 
 /// The writer child: runs the crash workload until killed.

@@ -52,7 +52,13 @@ impl DeviceStore for RedbStore {
     /// snapshot) to `<file>.snapshot-<unix secs>-<name>`, and `extra_content`
     /// beside it as `<that>.json`. Runs on its own thread, never the caller's.
     async fn snapshot_db(&self, name: &str, extra_content: Option<&[u8]>) -> Result<()> {
-        let target = snapshot::target_path(self.path(), name)?;
+        let Some(path) = self.path() else {
+            return Err(crate::Error::InvalidInput(
+                "snapshot_db needs a store opened on a file".into(),
+            )
+            .into());
+        };
+        let target = snapshot::target_path(path, name)?;
         let extra = extra_content.map(<[u8]>::to_vec);
         Ok(snapshot::spawn(self.db_arc(), target, extra).await?)
     }
@@ -65,7 +71,10 @@ impl DeviceStore for RedbStore {
     /// `pages`: the file size in 4 KiB pages. I/O counters are not kept, so
     /// they stay `None`. Both are `None` if the file size cannot be read.
     async fn resource_report(&self) -> StorageResourceReport {
-        let file_bytes = std::fs::metadata(self.path()).ok().map(|m| m.len());
+        let file_bytes = self
+            .path()
+            .and_then(|path| std::fs::metadata(path).ok())
+            .map(|m| m.len());
         let cache_cap = self.config().cache_size_bytes as u64;
         StorageResourceReport {
             memory_bytes: file_bytes.map(|len| len.min(cache_cap)),

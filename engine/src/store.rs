@@ -47,7 +47,8 @@ struct Shared {
     // the last handle is gone.
     writer: Writer,
     db: Arc<Database>,
-    path: PathBuf,
+    /// `None` when opened on a custom [`redb::StorageBackend`].
+    path: Option<PathBuf>,
     config: StoreConfig,
 }
 
@@ -76,21 +77,61 @@ impl RedbStore {
     /// ([`Error::ForeignDatabase`]), a file written by a newer release
     /// ([`Error::NewerFormat`]), a file already open ([`Error::AlreadyOpen`]).
     /// The `StoreError`'s source is the [`Error`]; see [`Error::from_store_error`].
+    ///
+    /// A file whose creation never finished (the process or machine died
+    /// during the very first open) holds no data, but redb refuses it; it is
+    /// renamed to `<file>.unfinished-<unix secs>` and a new file is created.
     pub fn open_with(path: impl AsRef<Path>, config: StoreConfig) -> Result<RedbStore, StoreError> {
-        Ok(RedbStore::open_inner(path.as_ref(), config)?)
+        let path = path.as_ref();
+        set_aside_unfinished_file(path)?;
+        Ok(RedbStore::open_inner(
+            |builder| builder.create(path),
+            path,
+            Some(path.to_path_buf()),
+            config,
+        )?)
     }
 
-    fn open_inner(path: &Path, config: StoreConfig) -> Result<RedbStore> {
+    /// Creates or opens a store on a custom redb [`StorageBackend`](redb::StorageBackend)
+    /// instead of a file: an in-memory store, an encrypted or remote block
+    /// device, or a disk that injects faults (the `fault-injection` feature's
+    /// [`SimulatedDisk`](crate::fault::SimulatedDisk)).
+    ///
+    /// Errors are those of [`RedbStore::open_with`]; they name the file
+    /// `<storage backend>`. Such a store has no [`path`](RedbStore::path), so
+    /// `snapshot_db` fails with [`Error::InvalidInput`].
+    ///
+    /// A backend left by a creation that never finished (see
+    /// [`RedbStore::open_with`]) is emptied with `set_len(0)` and created again.
+    pub fn open_on_backend(
+        backend: impl redb::StorageBackend,
+        config: StoreConfig,
+    ) -> Result<RedbStore, StoreError> {
+        reset_unfinished_backend(&backend)?;
+        Ok(RedbStore::open_inner(
+            |builder| builder.create_with_backend(backend),
+            Path::new("<storage backend>"),
+            None,
+            config,
+        )?)
+    }
+
+    fn open_inner(
+        create: impl FnOnce(&redb::Builder) -> Result<Database, redb::DatabaseError>,
+        label: &Path,
+        path: Option<PathBuf>,
+        config: StoreConfig,
+    ) -> Result<RedbStore> {
         config.validate()?;
-        let db = Arc::new(open_database(path, &config)?);
-        init_format(&db, path)?;
+        let db = Arc::new(open_database(create, label, &config)?);
+        init_format(&db, label)?;
         let writer = Writer::spawn(db.clone(), config.durability, config.max_group_size)?;
         let device_id = config.device_id;
         Ok(RedbStore {
             shared: Arc::new(Shared {
                 writer,
                 db,
-                path: path.to_path_buf(),
+                path,
                 config,
             }),
             device_id,
@@ -111,9 +152,10 @@ impl RedbStore {
         self.device_id
     }
 
-    /// The path of the open file.
-    pub fn path(&self) -> &Path {
-        &self.shared.path
+    /// The path of the open file; `None` for a store opened with
+    /// [`RedbStore::open_on_backend`].
+    pub fn path(&self) -> Option<&Path> {
+        self.shared.path.as_deref()
     }
 
     /// The configuration the file was opened with.
@@ -186,13 +228,83 @@ impl RedbStore {
     }
 }
 
-fn open_database(path: &Path, config: &StoreConfig) -> Result<Database> {
+/// The first bytes of a redb file that say whether it ever finished its creation.
+const REDB_HEADER_LEN: usize = 256;
+
+/// Whether `header` (a file's first [`REDB_HEADER_LEN`] bytes) is a redb file
+/// whose creation never finished. redb writes its magic number (bytes 0..9)
+/// last when it creates a file, after syncing the rest; until then no
+/// transaction can commit. So a zero magic number with both commit slots
+/// (at 64 and 192) naming no root page has never held data. A damaged file
+/// of ours has roots in its slots and is refused as corrupt instead.
+fn is_unfinished_creation(header: &[u8]) -> bool {
+    header.len() >= REDB_HEADER_LEN
+        && header[..9].iter().all(|b| *b == 0)
+        && [64usize, 192]
+            .iter()
+            .all(|slot| header[slot + 1] == 0 && header[slot + 2] == 0)
+}
+
+/// Renames a file left by an unfinished creation out of the way (never
+/// deletes it: a file this check misjudged stays recoverable).
+fn set_aside_unfinished_file(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut header = Vec::with_capacity(REDB_HEADER_LEN);
+    match std::fs::File::open(path) {
+        Ok(file) => {
+            file.take(REDB_HEADER_LEN as u64)
+                .read_to_end(&mut header)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        }
+        // Missing or unreadable: creation (or redb's own error) takes over.
+        Err(_) => return Ok(()),
+    }
+    if !is_unfinished_creation(&header) {
+        return Ok(());
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".unfinished-{secs}"));
+    log::warn!(
+        "{} was never fully created (a crash during its first open); moved to {} and creating it again",
+        path.display(),
+        Path::new(&aside).display()
+    );
+    std::fs::rename(path, &aside)
+        .map_err(|e| Error::io(format!("moving aside unfinished {}", path.display()), e))
+}
+
+/// Empties a custom backend left by an unfinished creation.
+fn reset_unfinished_backend(backend: &impl redb::StorageBackend) -> Result<()> {
+    let io = |e| Error::io("reading the storage backend's header", e);
+    if backend.len().map_err(io)? < REDB_HEADER_LEN as u64 {
+        return Ok(());
+    }
+    let mut header = [0u8; REDB_HEADER_LEN];
+    backend.read(0, &mut header).map_err(io)?;
+    if is_unfinished_creation(&header) {
+        log::warn!("the storage backend was never fully created; creating it again");
+        backend
+            .set_len(0)
+            .map_err(|e| Error::io("emptying an unfinished storage backend", e))?;
+    }
+    Ok(())
+}
+
+/// Opens the database with `create`; `path` only names the file in errors.
+fn open_database(
+    create: impl FnOnce(&redb::Builder) -> Result<Database, redb::DatabaseError>,
+    path: &Path,
+    config: &StoreConfig,
+) -> Result<Database> {
     let mut builder = redb::Builder::new();
     builder.set_cache_size(config.cache_size_bytes);
     // redb should report a bad file as an error; a panic on hostile bytes is
     // still turned into one rather than taking the caller down.
     let opened =
-        catch_unwind(AssertUnwindSafe(|| builder.create(path))).map_err(|_| Error::Corrupt {
+        catch_unwind(AssertUnwindSafe(|| create(&builder))).map_err(|_| Error::Corrupt {
             path: path.to_path_buf(),
             detail: "redb panicked while opening the file".into(),
         })?;

@@ -32,7 +32,12 @@ fn main() {
                 std::process::exit(1);
             }
         };
-        eprintln!("session file: {}", store.path().display());
+        eprintln!(
+            "session file: {}",
+            store
+                .path()
+                .map_or("<none>".into(), |p| p.display().to_string())
+        );
 
         let bot = Bot::builder()
             .with_backend(store)
