@@ -24,7 +24,9 @@ use wacore::store::traits::{
 use crate::{Executor, Factory};
 
 /// One call on the store. Small numbers name keys: `3` is user `u3`.
+/// With the `arbitrary` feature, fuzzers build sequences from raw bytes.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[allow(missing_docs)]
 pub enum Op {
     PutSession(u8, u8),

@@ -124,7 +124,13 @@ impl RedbStore {
     ) -> Result<RedbStore> {
         config.validate()?;
         let db = Arc::new(open_database(create, label, &config)?);
-        init_format(&db, label)?;
+        // A damaged file can make redb panic on its first table lookup.
+        catch_unwind(AssertUnwindSafe(|| init_format(&db, label))).map_err(|_| {
+            Error::Corrupt {
+                path: label.to_path_buf(),
+                detail: "redb panicked while reading the tables: the file is damaged".into(),
+            }
+        })??;
         let writer = Writer::spawn(db.clone(), config.durability, config.max_group_size)?;
         let device_id = config.device_id;
         Ok(RedbStore {
@@ -190,11 +196,19 @@ impl RedbStore {
         let shared = Arc::into_inner(self.shared).ok_or_else(|| {
             Error::InvalidInput("check_integrity needs the only handle on the file".into())
         })?;
-        let Shared { writer, db, .. } = shared;
+        let Shared {
+            writer, db, path, ..
+        } = shared;
         drop(writer);
         let mut db = Arc::into_inner(db)
             .ok_or_else(|| Error::Database("internal: database still shared".into()))?;
-        Ok(db.check_integrity().map_err(Error::from)?)
+        let checked = catch_unwind(AssertUnwindSafe(|| db.check_integrity())).map_err(|_| {
+            Error::Corrupt {
+                path: path.clone().unwrap_or_else(|| "<storage backend>".into()),
+                detail: "redb panicked while checking the file: it is damaged".into(),
+            }
+        })?;
+        Ok(checked.map_err(Error::from)?)
     }
 
     /// The key prefix of this handle's account.
@@ -207,13 +221,23 @@ impl RedbStore {
     }
 
     /// Runs `f` in a fresh read snapshot on the caller's thread. Readers never
-    /// wait for the writer (MVCC).
+    /// wait for the writer (MVCC). A panic inside redb becomes `Error::Corrupt`.
     pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T>,
     ) -> Result<T, StoreError> {
         let txn = self.shared.db.begin_read().map_err(Error::from)?;
-        Ok(f(&txn)?)
+        // redb may panic on a damaged page instead of returning an error;
+        // the caller gets `Error::Corrupt`, not a panic in its task.
+        let result = catch_unwind(AssertUnwindSafe(|| f(&txn))).map_err(|_| Error::Corrupt {
+            path: self
+                .shared
+                .path
+                .clone()
+                .unwrap_or_else(|| "<storage backend>".into()),
+            detail: "redb panicked while reading: the file is damaged".into(),
+        })?;
+        Ok(result?)
     }
 
     /// Queues `op` on the writer thread and waits for its group's commit.
