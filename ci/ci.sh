@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order, cheapest first. Called by .ci/run.
-# Long budgets (benchmarks, fuzzing, crash loops) are not run here.
+# Long budgets (benchmarks, crash loops) are not run here; fuzzing and the
+# fault sweep run with short budgets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -30,6 +31,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "main job (the README's first command), then the kit on every backend"
 cargo conformance check
 cargo conformance check --backend all > /dev/null
+
+step "fuzzing: every target for a short budget (ci/fuzz.sh)"
+bash ci/fuzz.sh
 
 step "tests (the README's test command)"
 log=$(mktemp)

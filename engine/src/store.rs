@@ -46,7 +46,7 @@ struct Shared {
     // owner of the Database) drops before `db`, so the file is closed when
     // the last handle is gone.
     writer: Writer,
-    db: Arc<Database>,
+    db: ClosingDb,
     /// `None` when opened on a custom [`redb::StorageBackend`].
     path: Option<PathBuf>,
     config: StoreConfig,
@@ -136,7 +136,7 @@ impl RedbStore {
         Ok(RedbStore {
             shared: Arc::new(Shared {
                 writer,
-                db,
+                db: ClosingDb(Some(db)),
                 path,
                 config,
             }),
@@ -197,16 +197,23 @@ impl RedbStore {
             Error::InvalidInput("check_integrity needs the only handle on the file".into())
         })?;
         let Shared {
-            writer, db, path, ..
+            writer, mut db, path, ..
         } = shared;
         drop(writer);
-        let mut db = Arc::into_inner(db)
+        let db = db
+            .0
+            .take()
+            .and_then(Arc::into_inner)
             .ok_or_else(|| Error::Database("internal: database still shared".into()))?;
-        let checked = catch_unwind(AssertUnwindSafe(|| db.check_integrity())).map_err(|_| {
-            Error::Corrupt {
-                path: path.clone().unwrap_or_else(|| "<storage backend>".into()),
-                detail: "redb panicked while checking the file: it is damaged".into(),
-            }
+        // Check and close inside one guard: on a damaged file redb can panic
+        // in either, and its close (in drop) commits.
+        let checked = catch_unwind(AssertUnwindSafe(move || {
+            let mut db = db;
+            db.check_integrity()
+        }))
+        .map_err(|_| Error::Corrupt {
+            path: path.clone().unwrap_or_else(|| "<storage backend>".into()),
+            detail: "redb panicked while checking the file: it is damaged".into(),
         })?;
         Ok(checked.map_err(Error::from)?)
     }
@@ -249,6 +256,28 @@ impl RedbStore {
         F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
     {
         Ok(self.shared.writer.submit(op).await?)
+    }
+}
+
+/// The open database of a [`Shared`]. Its drop closes the file inside
+/// `catch_unwind`: redb's close commits, and on a damaged file that commit can
+/// panic; dropping a store must never take the caller's thread down.
+struct ClosingDb(Option<Arc<Database>>);
+
+impl std::ops::Deref for ClosingDb {
+    type Target = Arc<Database>;
+    fn deref(&self) -> &Arc<Database> {
+        self.0.as_ref().expect("the database is only taken when the store is consumed")
+    }
+}
+
+impl Drop for ClosingDb {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take()
+            && catch_unwind(AssertUnwindSafe(move || drop(db))).is_err()
+        {
+            log::error!("redb panicked while closing a damaged file");
+        }
     }
 }
 
