@@ -123,7 +123,9 @@ impl RedbStore {
         config: StoreConfig,
     ) -> Result<RedbStore> {
         config.validate()?;
-        let db = Arc::new(open_database(create, label, &config)?);
+        // Wrapped at once: if anything below fails, closing a damaged file
+        // must not panic either (see `ClosingDb`).
+        let db = ClosingDb(Some(Arc::new(open_database(create, label, &config)?)));
         // A damaged file can make redb panic on its first table lookup.
         catch_unwind(AssertUnwindSafe(|| init_format(&db, label))).map_err(|_| {
             Error::Corrupt {
@@ -131,12 +133,12 @@ impl RedbStore {
                 detail: "redb panicked while reading the tables: the file is damaged".into(),
             }
         })??;
-        let writer = Writer::spawn(db.clone(), config.durability, config.max_group_size)?;
+        let writer = Writer::spawn(Arc::clone(&db), config.durability, config.max_group_size)?;
         let device_id = config.device_id;
         Ok(RedbStore {
             shared: Arc::new(Shared {
                 writer,
-                db: ClosingDb(Some(db)),
+                db,
                 path,
                 config,
             }),
@@ -197,14 +199,16 @@ impl RedbStore {
             Error::InvalidInput("check_integrity needs the only handle on the file".into())
         })?;
         let Shared {
-            writer, mut db, path, ..
+            writer,
+            mut db,
+            path,
+            ..
         } = shared;
         drop(writer);
-        let db = db
-            .0
-            .take()
-            .and_then(Arc::into_inner)
-            .ok_or_else(|| Error::Database("internal: database still shared".into()))?;
+        let db =
+            db.0.take()
+                .and_then(Arc::into_inner)
+                .ok_or_else(|| Error::Database("internal: database still shared".into()))?;
         // Check and close inside one guard: on a damaged file redb can panic
         // in either, and its close (in drop) commits.
         let checked = catch_unwind(AssertUnwindSafe(move || {
@@ -267,7 +271,9 @@ struct ClosingDb(Option<Arc<Database>>);
 impl std::ops::Deref for ClosingDb {
     type Target = Arc<Database>;
     fn deref(&self) -> &Arc<Database> {
-        self.0.as_ref().expect("the database is only taken when the store is consumed")
+        self.0
+            .as_ref()
+            .expect("the database is only taken when the store is consumed")
     }
 }
 

@@ -29,8 +29,9 @@ async fn damaged_files_the_fuzzer_found_give_errors_not_panics() {
         let path = dir.path().join("store.redb");
         std::fs::copy(&input, &path).unwrap();
         match RedbStore::open(&path) {
+            // Any typed error is fine (Corrupt, ForeignDatabase, ...).
             Err(e) => assert!(
-                matches!(Error::from_store_error(&e), Some(Error::Corrupt { .. })),
+                Error::from_store_error(&e).is_some(),
                 "{}: {e:?}",
                 input.display()
             ),
