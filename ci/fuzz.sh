@@ -4,7 +4,8 @@
 # A crash fails the run; the input is left in fuzz/artifacts/<target>/.
 #
 #   bash ci/fuzz.sh                 # 20 s per target (CI)
-#   FUZZ_SECONDS=3600 bash ci/fuzz.sh open_file   # a long run of one target
+#   FUZZ_SECONDS=3600 FUZZ_SEED=$RANDOM bash ci/fuzz.sh open_file   # a long run
+# CI uses a fixed seed (1) so a run is reproducible; long runs should vary it.
 #
 # Stable Rust: `-s none` (no sanitizer) needs no nightly flag. libFuzzer
 # itself is C++, so a C++ compiler is needed (g++); the main workspace is
@@ -38,7 +39,7 @@ for target in "${targets[@]}"; do
   # changes on purpose (cargo fuzz cmin, then commit).
   status=0
   cargo fuzz run -s none -O "$target" "$work/$target" "${inputs[@]}" -- \
-    -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=30 > "$work/$target.log" 2>&1 || status=$?
+    -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=30 > "$work/$target.log" 2>&1 || status=$?
   grep -E '^(Done|INFO: seed corpus|==|SUMMARY)|panicked|Reproduce|artifact' "$work/$target.log" || true
   if [ "$status" -ne 0 ]; then
     tail -40 "$work/$target.log" >&2

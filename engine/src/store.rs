@@ -127,11 +127,13 @@ impl RedbStore {
         // must not panic either (see `ClosingDb`).
         let db = ClosingDb(Some(Arc::new(open_database(create, label, &config)?)));
         // A damaged file can make redb panic on its first table lookup.
-        catch_unwind(AssertUnwindSafe(|| init_format(&db, label))).map_err(|_| {
-            Error::Corrupt {
-                path: label.to_path_buf(),
-                detail: "redb panicked while reading the tables: the file is damaged".into(),
-            }
+        catch_unwind(AssertUnwindSafe(|| {
+            probe_tables(&db)?;
+            init_format(&db, label)
+        }))
+        .map_err(|_| Error::Corrupt {
+            path: label.to_path_buf(),
+            detail: "redb panicked while reading the tables: the file is damaged".into(),
         })??;
         let writer = Writer::spawn(Arc::clone(&db), config.durability, config.max_group_size)?;
         let device_id = config.device_id;
@@ -395,6 +397,19 @@ fn open_database(
             detail: other.to_string(),
         },
     })
+}
+
+/// Reads the root of every table in a read transaction before anything
+/// writes. redb may panic on a damaged page; a panic here unwinds through
+/// read-only handles only, while the same panic inside a write transaction
+/// can panic again in redb's table destructor and abort the process.
+fn probe_tables(db: &Database) -> Result<()> {
+    let txn = db.begin_read()?;
+    for handle in txn.list_tables()? {
+        let table = txn.open_untyped_table(handle)?;
+        let _ = redb::ReadableTableMetadata::len(&table)?;
+    }
+    Ok(())
 }
 
 /// Stamps a new file with the format version, refuses foreign or newer files,
