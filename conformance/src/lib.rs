@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 mod check;
 mod checks;
 pub mod crash;

@@ -4,7 +4,10 @@
 //! whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--runtime tokio|tokio-current|smol] [--json] [--filter TEXT]
 //! whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]
 //! whatsapp-rust-conformance faults [--steps N] [--flush-every N] [--stride N]
+//! whatsapp-rust-conformance bench [--quick] [--json] [--filter TEXT] [--chart PATH] [--no-extras]
 //! ```
+//! `bench` measures the storage paths of a real client on every bundled
+//! backend and raw redb, prints a ratio table and writes an SVG chart.
 //! `faults` sweeps an I/O error or a power cut over every write, sync and
 //! resize of a workload on the redb engine (see the `fault_campaign` module).
 //! `crash` starts this binary as a writer child (`crash-child`), SIGKILLs it at
@@ -28,7 +31,8 @@ use whatsapp_rust_conformance::{Executor, Outcome, Report, all_checks, run_check
 
 const USAGE: &str = "usage: whatsapp-rust-conformance check [--backend redb|sqlite|memory|all] [--runtime tokio|tokio-current|smol] [--json] [--filter TEXT]
        whatsapp-rust-conformance crash [--backend redb|sqlite] [--kills N] [--seed S] [--max-delay-ms M]
-       whatsapp-rust-conformance faults [--steps N] [--flush-every N] [--stride N]";
+       whatsapp-rust-conformance faults [--steps N] [--flush-every N] [--stride N]
+       whatsapp-rust-conformance bench [--quick] [--json] [--filter TEXT] [--chart PATH] [--no-extras]";
 
 struct Options {
     backends: Vec<String>,
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Some("crash") => return crash(&args[1..]),
         Some("crash-child") => return crash_child(&args[1..]),
         Some("faults") => return cli::faults::run(&args[1..]),
+        Some("bench") => return cli::bench::run(&args[1..]),
         _ => {}
     }
     let options = match parse(&args) {

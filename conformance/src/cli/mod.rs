@@ -1,5 +1,6 @@
 //! Commands of the CLI beyond `check` and `crash`, and the helpers they share.
 
+pub mod bench;
 pub mod faults;
 
 /// The value after `--name`, if given.

@@ -1,0 +1,325 @@
+//! `bench`: every workload on the redb engine (durable and relaxed),
+//! SqliteStore (default config), InMemoryBackend and raw redb, side by side
+//! in one process; then file size, open time of a 100 MB store and resident
+//! memory. Prints a ratio table, writes an SVG chart.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use wacore::store::InMemoryBackend;
+use wacore::store::traits::{Backend, SignalStore};
+use whatsapp_rust_conformance::bench::raw_redb::RawRedb;
+use whatsapp_rust_conformance::bench::{
+    Budget, Measurement, Subject, all_workloads, measure, report, seed,
+};
+use whatsapp_rust_conformance::faults::{STEP_KINDS, run_step};
+use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
+use whatsapp_rust_sqlite_storage::SqliteStore;
+
+use super::{flag, runtime};
+
+const USAGE: &str = "usage: whatsapp-rust-conformance bench [--quick] [--json] [--filter TEXT] [--chart PATH] [--no-extras]
+  --quick      about 0.25 s per figure: the whole run in under two minutes (default about 2.5 s)
+  --json       stdout is a JSON array of {workload, backend, durability, ops_per_sec}; the table goes to stderr
+  --filter     only workloads whose name contains TEXT
+  --chart      where to write the SVG chart (default bench-results.svg)
+  --no-extras  skip file size, 100 MB open time and resident memory";
+
+const DURABLE: &str = "fsync before ack";
+const RELAXED: &str = "crash may lose the last 1 s (flush every 1 s)";
+const SQLITE: &str =
+    "WAL, synchronous=NORMAL: no fsync per commit, power loss may lose recent commits";
+const MEMORY: &str = "not persistent";
+
+/// Runs the command.
+pub fn run(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let known = ["--quick", "--json", "--no-extras", "--filter", "--chart"];
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if !known.contains(&a.as_str()) {
+            eprintln!("unknown option {a:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        skip = a == "--filter" || a == "--chart";
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let json = args.iter().any(|a| a == "--json");
+    let extras = !args.iter().any(|a| a == "--no-extras");
+    let filter = flag(args, "--filter").map(str::to_owned);
+    let chart = PathBuf::from(flag(args, "--chart").unwrap_or("bench-results.svg"));
+    let budget = if quick {
+        Budget::quick()
+    } else {
+        Budget::full()
+    };
+    match runtime().block_on(bench(budget, filter.as_deref(), extras)) {
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            ExitCode::FAILURE
+        }
+        Ok((results, extra_lines)) => {
+            let table = report::table(&results);
+            let machine = machine();
+            if json {
+                println!("{}", report::json(&results));
+                eprintln!("\n{table}");
+            } else {
+                println!("\n{table}");
+            }
+            let mut text = String::new();
+            for line in &extra_lines {
+                text.push_str(line);
+                text.push('\n');
+            }
+            if json {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+            let title = format!(
+                "whatsapp-rust storage backends, {} run, {machine}",
+                if quick { "quick" } else { "full" }
+            );
+            match std::fs::write(&chart, report::svg(&results, &title)) {
+                Ok(()) => eprintln!("chart written to {}", chart.display()),
+                Err(e) => eprintln!("could not write the chart to {}: {e}", chart.display()),
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cpus} CPUs, {model}")
+}
+
+async fn open_subjects(dir: &Path) -> Result<Vec<Subject>, String> {
+    let err = |e: wacore::store::error::StoreError| e.to_string();
+    let redb = RedbStore::open(dir.join("redb.redb")).map_err(err)?;
+    let relaxed = RedbStore::open_with(
+        dir.join("relaxed.redb"),
+        StoreConfig::default().with_durability(Durability::relaxed()),
+    )
+    .map_err(err)?;
+    let sqlite = SqliteStore::new(&dir.join("sqlite.db").to_string_lossy())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(vec![
+        Subject::new("redb", DURABLE, Arc::new(redb)),
+        Subject::new("redb-relaxed", RELAXED, Arc::new(relaxed)),
+        Subject::new("sqlite", SQLITE, Arc::new(sqlite)),
+        Subject::new("memory", MEMORY, Arc::new(InMemoryBackend::new())),
+    ])
+}
+
+async fn bench(
+    budget: Budget,
+    filter: Option<&str>,
+    extras: bool,
+) -> Result<(Vec<Measurement>, Vec<String>), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let subjects = open_subjects(dir.path()).await?;
+    for s in &subjects {
+        seed(&s.store)
+            .await
+            .map_err(|e| format!("seeding {}: {e}", s.name))?;
+    }
+    let raws = [
+        RawRedb::create(&dir.path().join("raw.redb"), true)?,
+        RawRedb::create(&dir.path().join("raw-nosync.redb"), false)?,
+    ];
+    let workloads: Vec<_> = all_workloads()
+        .into_iter()
+        .filter(|w| filter.is_none_or(|f| w.name.contains(f)))
+        .collect();
+    let started = Instant::now();
+    let mut results = Vec::new();
+    let mut counters = vec![0u64; subjects.len() + raws.len()];
+    for (n, workload) in workloads.iter().enumerate() {
+        let mut line = format!(
+            "[{:>3}s {:>2}/{}] {:<24}",
+            started.elapsed().as_secs(),
+            n + 1,
+            workloads.len(),
+            workload.name
+        );
+        for (subject, counter) in subjects.iter().zip(counters.iter_mut()) {
+            let m = measure(subject, workload, budget, counter)
+                .await
+                .map_err(|e| format!("{} on {}: {e}", workload.name, subject.name))?;
+            line += &format!(" {}={:.0}", subject.name, m.ops_per_sec);
+            results.push(m);
+        }
+        for (raw, counter) in raws.iter().zip(counters[subjects.len()..].iter_mut()) {
+            if let Some(m) = raw.measure(workload, budget, counter) {
+                let m = m.map_err(|e| format!("{} on raw redb: {e}", workload.name))?;
+                line += &format!(" {}={:.0}", report::column(&m), m.ops_per_sec);
+                results.push(m);
+            }
+        }
+        eprintln!("{line}");
+    }
+    drop(subjects);
+    let mut lines = Vec::new();
+    if extras {
+        lines.push(String::new());
+        lines.extend(file_sizes(dir.path()).await?);
+        lines.extend(open_time(dir.path(), 100).await?);
+    }
+    Ok((results, lines))
+}
+
+/// Size on disk of a file and its SQLite companions (`-wal`, `-shm`).
+fn disk_size(path: &Path) -> u64 {
+    ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::metadata(PathBuf::from(p)).ok()
+        })
+        .map(|m| m.len())
+        .sum()
+}
+
+/// File size after the standard workload: the fault workload's 36 steps
+/// (every table, each kind twice), on fresh files.
+async fn file_sizes(dir: &Path) -> Result<Vec<String>, String> {
+    eprintln!("file size after the standard workload ...");
+    let err = |e: wacore::store::error::StoreError| e.to_string();
+    let steps = 2 * STEP_KINDS.len() as u64;
+    let redb_path = dir.join("standard.redb");
+    let sqlite_path = dir.join("standard.db");
+    let redb = RedbStore::open(&redb_path).map_err(err)?;
+    let sqlite = SqliteStore::new(&sqlite_path.to_string_lossy())
+        .await
+        .map_err(|e| e.to_string())?;
+    for store in [
+        Arc::new(redb.clone()) as Arc<dyn Backend>,
+        Arc::new(sqlite) as Arc<dyn Backend>,
+    ] {
+        for step in 1..=steps {
+            run_step(&store, step).await.map_err(|f| f.0)?;
+        }
+    }
+    redb.close().await.map_err(err)?;
+    let (r, s) = (disk_size(&redb_path), disk_size(&sqlite_path));
+    Ok(vec![
+        format!(
+            "file size after the standard workload ({steps} steps, every table): redb {:.2} MB, sqlite {:.2} MB (db + wal + shm), redb/sqlite {:.2}x",
+            r as f64 / 1e6,
+            s as f64 / 1e6,
+            r as f64 / s as f64
+        ),
+    ])
+}
+
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Fills a store to about `mb` MB of 1 KiB sessions, closes it, then times
+/// opening it again plus one read, and the resident-memory growth over
+/// the open and 10,000 random reads.
+async fn open_time(dir: &Path, mb: u64) -> Result<Vec<String>, String> {
+    let err = |e: wacore::store::error::StoreError| e.to_string();
+    let rows = mb * 1000 * 1000 / 1100;
+    let value = Bytes::from(vec![0x77; 1024]);
+    let fill = |store: Arc<dyn Backend>| {
+        let value = value.clone();
+        async move {
+            for chunk in 0..rows.div_ceil(5_000) {
+                let batch: Vec<(Arc<str>, Bytes)> = (chunk * 5_000..((chunk + 1) * 5_000).min(rows))
+                    .map(|i| (Arc::from(format!("fill{i}@lid")), value.clone()))
+                    .collect();
+                store.put_sessions_batch(&batch).await.map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        }
+    };
+    let reads = |store: Arc<dyn Backend>| async move {
+        let mut x = 0x9E37_79B9u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            store
+                .get_session(&format!("fill{}@lid", x % rows))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(())
+    };
+    let mut lines = Vec::new();
+
+    eprintln!("filling a {mb} MB redb store ...");
+    let redb_path = dir.join("big.redb");
+    let store = RedbStore::open(&redb_path).map_err(err)?;
+    fill(Arc::new(store.clone())).await?;
+    store.close().await.map_err(err)?;
+    let before = rss_bytes();
+    let start = Instant::now();
+    let store = RedbStore::open(&redb_path).map_err(err)?;
+    store.get_session("fill1@lid").await.map_err(err)?;
+    let redb_open = start.elapsed();
+    reads(Arc::new(store.clone())).await?;
+    let redb_rss = rss_bytes().zip(before).map(|(a, b)| a.saturating_sub(b));
+    let redb_size = disk_size(&redb_path);
+    drop(store);
+
+    eprintln!("filling a {mb} MB sqlite store ...");
+    let sqlite_path = dir.join("big.db");
+    let sqlite = SqliteStore::new(&sqlite_path.to_string_lossy())
+        .await
+        .map_err(|e| e.to_string())?;
+    fill(Arc::new(sqlite)).await?;
+    let before = rss_bytes();
+    let start = Instant::now();
+    let sqlite = SqliteStore::new(&sqlite_path.to_string_lossy())
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlite.get_session("fill1@lid").await.map_err(|e| e.to_string())?;
+    let sqlite_open = start.elapsed();
+    reads(Arc::new(sqlite)).await?;
+    let sqlite_rss = rss_bytes().zip(before).map(|(a, b)| a.saturating_sub(b));
+    let sqlite_size = disk_size(&sqlite_path);
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mb_of = |b: Option<u64>| b.map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6));
+    lines.push(format!(
+        "open a {mb} MB store + first read: redb {:.1} ms ({:.0} MB file), sqlite {:.1} ms ({:.0} MB)",
+        ms(redb_open),
+        redb_size as f64 / 1e6,
+        ms(sqlite_open),
+        sqlite_size as f64 / 1e6
+    ));
+    lines.push(format!(
+        "resident memory growth over that open + 10,000 random reads: redb {}, sqlite {} (process RSS; approximate)",
+        mb_of(redb_rss),
+        mb_of(sqlite_rss)
+    ));
+    Ok(lines)
+}
