@@ -21,13 +21,20 @@
 //!    one task keep their order.
 //! 4. A failed commit fails every request of its group. After an I/O error
 //!    redb refuses further writes (`Error::Poisoned`) until the file is reopened.
-//! 5. The thread owns the only write path; the caller's thread (an async
-//!    executor, typically) never blocks on disk for a write.
+//! 5. No fsync ever runs on a caller's thread, and a caller never waits for
+//!    one: in `Immediate` mode every write goes through the thread.
+//! 6. `Relaxed` mode has a fast path: a caller that finds the write gate free
+//!    commits its request itself, non-durably (no fsync; microseconds), on
+//!    its own thread, skipping two thread hops. If the gate is taken (the
+//!    thread is committing a group or flushing with fsync), the caller does
+//!    not wait: it queues the request as usual. The gate also records when
+//!    the oldest not-yet-flushed commit happened, so the flush deadline
+//!    covers direct commits too.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -78,6 +85,32 @@ enum Message {
     Flush(oneshot::Sender<Result<()>>),
     /// Flush and exit; sent by the last handle's drop.
     Shutdown,
+    /// A direct commit started the flush clock: recompute the deadline.
+    Nudge,
+}
+
+/// Held around every write transaction (invariant 6).
+#[derive(Default)]
+struct Gate {
+    /// Relaxed mode: when the oldest not-yet-fsynced commit happened.
+    unflushed_since: Mutex<Option<Instant>>,
+}
+
+impl Gate {
+    fn lock(&self) -> MutexGuard<'_, Option<Instant>> {
+        // The guarded value is an Instant: nothing a panic can leave half-written.
+        self.unflushed_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn try_lock(&self) -> Option<MutexGuard<'_, Option<Instant>>> {
+        match self.unflushed_since.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
 /// Counters of the writer thread since the file was opened.
@@ -107,6 +140,13 @@ pub(crate) struct Writer {
     tx: mpsc::Sender<Message>,
     thread: Option<JoinHandle<()>>,
     counters: Arc<Counters>,
+    /// Set in Relaxed mode only: the direct path (invariant 6).
+    direct: Option<Direct>,
+}
+
+struct Direct {
+    db: Arc<Database>,
+    gate: Arc<Gate>,
 }
 
 impl Writer {
@@ -118,6 +158,11 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let loop_counters = counters.clone();
+        let gate = Arc::new(Gate::default());
+        let direct = matches!(durability, Durability::Relaxed { .. }).then(|| Direct {
+            db: db.clone(),
+            gate: gate.clone(),
+        });
         let thread = std::thread::Builder::new()
             .name("redb-storage-writer".into())
             .spawn(move || {
@@ -126,7 +171,7 @@ impl Writer {
                     rx,
                     durability,
                     max_group_size,
-                    unflushed_since: None,
+                    gate,
                     counters: loop_counters,
                 }
                 .run()
@@ -136,6 +181,7 @@ impl Writer {
             tx,
             thread: Some(thread),
             counters,
+            direct,
         })
     }
 
@@ -150,11 +196,17 @@ impl Writer {
     }
 
     /// Queues a write request; the returned future resolves after its commit.
+    /// In Relaxed mode the request may be committed right here instead
+    /// (invariant 6); the future is then ready at once.
     pub(crate) fn submit<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + use<T, F>
     where
         T: Send + 'static,
         F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
     {
+        let op = match self.try_direct(op) {
+            Ok(done) => return reply_future(Some(done), None),
+            Err(op) => op,
+        };
         let (reply, rx) = oneshot::channel();
         let job = Box::new(TypedJob {
             op,
@@ -162,12 +214,50 @@ impl Writer {
             reply,
         });
         let sent = self.tx.send(Message::Job(job)).is_ok();
-        async move {
-            if !sent {
-                return Err(Error::WriterStopped);
+        reply_future(None, Some((sent, rx)))
+    }
+
+    /// Commits `op` on the caller's thread if this is a Relaxed store and
+    /// the gate is free; gives `op` back otherwise.
+    fn try_direct<T, F>(&self, mut op: F) -> std::result::Result<Result<T>, F>
+    where
+        F: FnMut(&WriteTransaction) -> Result<T>,
+    {
+        let Some(direct) = &self.direct else {
+            return Err(op);
+        };
+        let Some(mut unflushed_since) = direct.gate.try_lock() else {
+            return Err(op);
+        };
+        let outcome = (|| {
+            let mut txn = direct.db.begin_write()?;
+            txn.set_durability(redb::Durability::None)?;
+            let output = match catch_unwind(AssertUnwindSafe(|| op(&txn))) {
+                Ok(result) => result?,
+                Err(panic) => {
+                    return Err(Error::Database(format!(
+                        "write request panicked: {}",
+                        panic_message(&panic)
+                    )));
+                }
+            };
+            txn.commit()?;
+            Ok(output)
+        })();
+        let counter = match &outcome {
+            Ok(_) => {
+                self.counters.commits.fetch_add(1, Ordering::Relaxed);
+                if unflushed_since.is_none() {
+                    *unflushed_since = Some(Instant::now());
+                    // Wake the thread so its flush deadline includes this commit.
+                    let _ = self.tx.send(Message::Nudge);
+                }
+                &self.counters.requests_committed
             }
-            rx.await.unwrap_or(Err(Error::WriterStopped))
-        }
+            Err(_) => &self.counters.requests_failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(outcome)
     }
 
     /// Resolves once every write acknowledged before the call is durable.
@@ -179,6 +269,25 @@ impl Writer {
                 return Err(Error::WriterStopped);
             }
             rx.await.unwrap_or(Err(Error::WriterStopped))
+        }
+    }
+}
+
+/// The future `submit` returns: an outcome already known (direct commit),
+/// or the writer thread's reply.
+type Reply<T> = (bool, oneshot::Receiver<Result<T>>);
+
+fn reply_future<T>(
+    done: Option<Result<T>>,
+    queued: Option<Reply<T>>,
+) -> impl Future<Output = Result<T>> {
+    async move {
+        if let Some(done) = done {
+            return done;
+        }
+        match queued {
+            Some((true, rx)) => rx.await.unwrap_or(Err(Error::WriterStopped)),
+            _ => Err(Error::WriterStopped),
         }
     }
 }
@@ -203,8 +312,7 @@ struct WriterLoop {
     rx: mpsc::Receiver<Message>,
     durability: Durability,
     max_group_size: usize,
-    /// Relaxed mode: when the oldest not-yet-fsynced commit happened.
-    unflushed_since: Option<Instant>,
+    gate: Arc<Gate>,
     counters: Arc<Counters>,
 }
 
@@ -224,6 +332,7 @@ impl WriterLoop {
                     Message::Job(job) => jobs.push(job),
                     Message::Flush(reply) => flushes.push(reply),
                     Message::Shutdown => shutdown = true,
+                    Message::Nudge => {}
                 }
                 next = if jobs.len() < self.max_group_size {
                     self.rx.try_recv().ok()
@@ -250,7 +359,8 @@ impl WriterLoop {
     /// `None` means every sender is gone.
     fn next_message(&mut self) -> Option<Message> {
         loop {
-            let deadline = match (self.durability, self.unflushed_since) {
+            let unflushed_since = *self.gate.lock();
+            let deadline = match (self.durability, unflushed_since) {
                 (Durability::Relaxed { flush_interval }, Some(since)) => since + flush_interval,
                 _ => return self.rx.recv().ok(),
             };
@@ -276,6 +386,8 @@ impl WriterLoop {
 
     /// Applies `jobs` in one transaction and commits (invariants 1 to 4).
     fn commit_group(&mut self, mut jobs: Vec<Box<dyn Job>>) {
+        let gate = self.gate.clone();
+        let mut unflushed_since = gate.lock();
         loop {
             let txn = match self.begin(self.redb_durability()) {
                 Ok(txn) => txn,
@@ -320,10 +432,10 @@ impl WriterLoop {
             if outcome.is_ok() {
                 self.count(&self.counters.commits, 1);
                 self.count(&self.counters.requests_committed, jobs.len());
-                if self.unflushed_since.is_none()
+                if unflushed_since.is_none()
                     && matches!(self.durability, Durability::Relaxed { .. })
                 {
-                    self.unflushed_since = Some(Instant::now());
+                    *unflushed_since = Some(Instant::now());
                 }
             } else {
                 self.count(&self.counters.requests_failed, jobs.len());
@@ -347,11 +459,13 @@ impl WriterLoop {
 
     /// Makes every commit so far durable (Relaxed mode); a no-op otherwise.
     fn flush_now(&mut self) -> Result<()> {
-        if self.unflushed_since.is_none() {
+        let gate = self.gate.clone();
+        let mut unflushed_since = gate.lock();
+        if unflushed_since.is_none() {
             return Ok(());
         }
         self.begin(redb::Durability::Immediate)?.commit()?;
-        self.unflushed_since = None;
+        *unflushed_since = None;
         self.count(&self.counters.flushes, 1);
         Ok(())
     }
@@ -424,6 +538,35 @@ mod tests {
         );
         let stats = writer.stats();
         assert_eq!((stats.requests_committed, stats.requests_failed), (2, 2));
+    }
+
+    #[test]
+    fn a_failing_or_panicking_direct_request_leaves_no_trace() {
+        let (_dir, db, writer) = setup();
+        let relaxed = Durability::Relaxed {
+            flush_interval: Duration::from_secs(60),
+        };
+        drop(writer);
+        let writer = Writer::spawn(db.clone(), relaxed, 1024).unwrap();
+        futures::executor::block_on(async {
+            assert!(writer.submit(put("a", false)).await.is_ok());
+            assert!(matches!(
+                writer.submit(put("b", true)).await,
+                Err(Error::InvalidInput(_))
+            ));
+            let c = writer.submit(|txn: &WriteTransaction| -> Result<()> {
+                txn.open_table(T)?.insert("c", 1)?;
+                panic!("request bug");
+            });
+            assert!(matches!(c.await, Err(Error::Database(m)) if m.contains("request bug")));
+            assert!(writer.submit(put("d", false)).await.is_ok());
+        });
+        assert!(present(&db, "a") && present(&db, "d"));
+        assert!(!present(&db, "b") && !present(&db, "c"));
+        let stats = writer.stats();
+        assert_eq!((stats.requests_committed, stats.requests_failed), (2, 2));
+        // All four ran on this thread: one commit per successful request.
+        assert_eq!(stats.commits, 2);
     }
 
     #[test]

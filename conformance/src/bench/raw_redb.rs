@@ -113,7 +113,10 @@ impl RawRedb {
             let mut s = txn.open_table(SESSIONS)?;
             let mut id = txn.open_table(IDENTITIES)?;
             for i in 0..super::SEEDED {
-                s.insert(key(&[user(i).as_bytes()]).as_slice(), value(1024).as_slice())?;
+                s.insert(
+                    key(&[user(i).as_bytes()]).as_slice(),
+                    value(1024).as_slice(),
+                )?;
                 id.insert(key(&[user(i).as_bytes()]).as_slice(), value(32).as_slice())?;
             }
             let mut p = txn.open_table(PREKEYS)?;
@@ -142,7 +145,11 @@ impl RawRedb {
             "load_identity" => self.get(IDENTITIES, &key(&[user(i % seeded).as_bytes()])),
             "put_identity" => self.put(IDENTITIES, key(&[user(i % 5000).as_bytes()]), 32),
             "load_prekey" => self.get(PREKEYS, &key(&[&((i % 812) as u32 + 1).to_be_bytes()])),
-            "store_prekey" => self.put(PREKEYS, key(&[&(10_000 + i as u32 % 5000).to_be_bytes()]), 65),
+            "store_prekey" => self.put(
+                PREKEYS,
+                key(&[&(10_000 + i as u32 % 5000).to_be_bytes()]),
+                65,
+            ),
             "put_sessions_batch" => self.write(|txn| {
                 let mut t = txn.open_table(SESSIONS)?;
                 for j in 0..100 {
@@ -155,7 +162,10 @@ impl RawRedb {
                 let mut t = txn.open_table(PREKEYS)?;
                 let base = 20_000 + ((i % 8) * 812) as u32;
                 for j in 0..812u32 {
-                    t.insert(key(&[&(base + j).to_be_bytes()]).as_slice(), value(65).as_slice())?;
+                    t.insert(
+                        key(&[&(base + j).to_be_bytes()]).as_slice(),
+                        value(65).as_slice(),
+                    )?;
                 }
                 Ok(())
             }),
@@ -175,7 +185,10 @@ impl RawRedb {
                     let lid = format!("{}", 200_000_000_000 + n);
                     let pn = format!("55{}", 11_900_000_000 + n);
                     lids.insert(key(&[lid.as_bytes()]).as_slice(), value(48).as_slice())?;
-                    pns.insert(key(&[pn.as_bytes(), lid.as_bytes()]).as_slice(), value(8).as_slice())?;
+                    pns.insert(
+                        key(&[pn.as_bytes(), lid.as_bytes()]).as_slice(),
+                        value(8).as_slice(),
+                    )?;
                 }
                 Ok(())
             }),
@@ -208,7 +221,10 @@ impl RawRedb {
                     .and_then(|()| self.put(SESSIONS, who, 1024))
             }
             "app_state_sync" => self
-                .get_many(MACS, (0..500).map(|j| mac_key("regular_high", 1_000_000 + j)))
+                .get_many(
+                    MACS,
+                    (0..500).map(|j| mac_key("regular_high", 1_000_000 + j)),
+                )
                 .and_then(|()| {
                     self.write(|txn| {
                         let mut t = txn.open_table(MACS)?;

@@ -129,7 +129,9 @@ const COLORS: [&str; 8] = [
 ];
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A horizontal grouped bar chart of every figure, on a log scale, one group
@@ -242,13 +244,27 @@ mod tests {
             m("put_session", "redb", "fsync before ack", 3000.0),
             m("put_session", "sqlite", "no fsync", 1500.0),
             m("put_session", "redb-raw", "fsync before ack", 4000.0),
-            m("put_session", "redb-raw", "crash may lose recent commits", 70000.0),
+            m(
+                "put_session",
+                "redb-raw",
+                "crash may lose recent commits",
+                70000.0,
+            ),
         ];
         assert_eq!(ratio(&results, "put_session", "redb", "sqlite"), Some(2.0));
-        assert_eq!(ratio(&results, "put_session", "redb", "redb-raw"), Some(0.75));
-        assert_eq!(figure(&results, "put_session", "redb-raw-nosync"), Some(70000.0));
+        assert_eq!(
+            ratio(&results, "put_session", "redb", "redb-raw"),
+            Some(0.75)
+        );
+        assert_eq!(
+            figure(&results, "put_session", "redb-raw-nosync"),
+            Some(70000.0)
+        );
         let table = table(&results);
-        assert!(table.contains("2.00x") && table.contains("0.75x"), "{table}");
+        assert!(
+            table.contains("2.00x") && table.contains("0.75x"),
+            "{table}"
+        );
         let parsed: serde_json::Value = serde_json::from_str(&json(&results)).unwrap();
         assert_eq!(parsed.as_array().unwrap().len(), 4);
         assert_eq!(parsed[0]["backend"], "redb");

@@ -151,16 +151,20 @@ pub async fn seed(store: &Arc<dyn Backend>) -> Result<(), Failure> {
         .map(|i| (Arc::from(user(i)), session.clone()))
         .collect();
     store.put_sessions_batch(&sessions).await?;
-    let identities: Vec<(Arc<str>, [u8; 32])> = (0..SEEDED)
-        .map(|i| (Arc::from(user(i)), [7; 32]))
-        .collect();
+    let identities: Vec<(Arc<str>, [u8; 32])> =
+        (0..SEEDED).map(|i| (Arc::from(user(i)), [7; 32])).collect();
     store.put_identities_batch(&identities).await?;
     let prekeys: Vec<(u32, Bytes)> = (1..=812u32)
         .map(|id| (id, Bytes::from(vec![9; 64])))
         .collect();
     store.store_prekeys_batch(&prekeys, false).await?;
     let sender_keys: Vec<(Arc<str>, Bytes)> = (0..SEEDED)
-        .map(|i| (Arc::from(format!("{GROUP}::{}", user(i))), Bytes::from(vec![3; 512])))
+        .map(|i| {
+            (
+                Arc::from(format!("{GROUP}::{}", user(i))),
+                Bytes::from(vec![3; 512]),
+            )
+        })
         .collect();
     store.put_sender_keys_batch(&sender_keys).await?;
     for i in 0..16u64 {
@@ -226,99 +230,205 @@ fn point_workloads() -> Vec<Workload> {
             found(s.get_session(&user(i % SEEDED)).await?, "session")?;
             Ok(())
         }),
-        workload!("put_session", 1, Write, "write one 1 KiB session", |s, i| {
-            s.put_session(&user(i % KEY_SPACE), &[0x5A; SESSION_BYTES]).await?;
-            Ok(())
-        }),
+        workload!(
+            "put_session",
+            1,
+            Write,
+            "write one 1 KiB session",
+            |s, i| {
+                s.put_session(&user(i % KEY_SPACE), &[0x5A; SESSION_BYTES])
+                    .await?;
+                Ok(())
+            }
+        ),
         workload!("load_identity", 1, Read, "read one identity key", |s, i| {
             found(s.load_identity(&user(i % SEEDED)).await?, "identity")?;
             Ok(())
         }),
-        workload!("put_identity", 1, Write, "write one identity key", |s, i| {
-            s.put_identity(&user(i % KEY_SPACE), [8; 32]).await?;
-            Ok(())
-        }),
+        workload!(
+            "put_identity",
+            1,
+            Write,
+            "write one identity key",
+            |s, i| {
+                s.put_identity(&user(i % KEY_SPACE), [8; 32]).await?;
+                Ok(())
+            }
+        ),
         workload!("load_prekey", 1, Read, "read one prekey", |s, i| {
             found(s.load_prekey((i % 812) as u32 + 1).await?, "prekey")?;
             Ok(())
         }),
         workload!("store_prekey", 1, Write, "write one prekey", |s, i| {
-            s.store_prekey(10_000 + (i % KEY_SPACE) as u32, &[9; 64], false).await?;
+            s.store_prekey(10_000 + (i % KEY_SPACE) as u32, &[9; 64], false)
+                .await?;
             Ok(())
         }),
-        workload!("get_sender_key", 1, Read, "read one 512 B sender key", |s, i| {
-            let name = format!("{GROUP}::{}", user(i % SEEDED));
-            found(s.get_sender_key(&name).await?, "sender key")?;
-            Ok(())
-        }),
-        workload!("put_sender_key", 1, Write, "write one 512 B sender key", |s, i| {
-            let name = format!("{GROUP}::{}", user(i % KEY_SPACE));
-            s.put_sender_key(&name, &[3; 512]).await?;
-            Ok(())
-        }),
-        workload!("get_sync_key", 1, Read, "read one app-state sync key", |s, i| {
-            found(s.get_sync_key(&(i % 16).to_be_bytes()).await?, "sync key")?;
-            Ok(())
-        }),
-        workload!("set_sync_key", 1, Write, "write one app-state sync key", |s, i| {
-            s.set_sync_key(&(100 + i % KEY_SPACE).to_be_bytes(), sync_key(i)).await?;
-            Ok(())
-        }),
-        workload!("get_version", 1, Read, "read one app-state version", |s, _i| {
-            s.get_version("regular").await?;
-            Ok(())
-        }),
-        workload!("set_version", 1, Write, "write one app-state version", |s, i| {
-            let state = HashState {
-                version: i,
-                ..Default::default()
-            };
-            s.set_version("regular_low", state).await?;
-            Ok(())
-        }),
-        workload!("get_lid_mapping", 1, Read, "read one LID to phone mapping", |s, i| {
-            let lid = lid_entry(i % SEEDED, 1).lid;
-            found(s.get_lid_mapping(&lid).await?, "lid mapping")?;
-            Ok(())
-        }),
-        workload!("put_lid_mapping", 1, Write, "write one LID/phone mapping", |s, i| {
-            s.put_lid_mapping(&lid_entry(10_000 + i % KEY_SPACE, i as i64)).await?;
-            Ok(())
-        }),
-        workload!("get_devices", 1, Read, "read one user's device list", |s, i| {
-            found(s.get_devices(&user(i % SEEDED)).await?, "device list")?;
-            Ok(())
-        }),
-        workload!("update_device_list", 1, Write, "write one user's device list", |s, i| {
-            s.update_device_list(device_list(i % KEY_SPACE, i as i64)).await?;
-            Ok(())
-        }),
-        workload!("get_tc_token", 1, Read, "read one trusted-contact token", |s, i| {
-            found(s.get_tc_token(&user(i % SEEDED.min(100))).await?, "tc token")?;
-            Ok(())
-        }),
-        workload!("put_tc_token", 1, Write, "write one trusted-contact token", |s, i| {
-            let token = TcTokenEntry {
-                token: vec![2; 24],
-                token_timestamp: i as i64,
-                sender_timestamp: None,
-            };
-            s.put_tc_token(&user(i % KEY_SPACE), &token).await?;
-            Ok(())
-        }),
-        workload!("get_msg_secret", 1, Read, "read one message secret", |s, i| {
-            let id = format!("3EB0{:016X}", i % SEEDED);
-            found(
-                s.get_msg_secret("chat@s.whatsapp.net", "sender@lid", &id).await?,
-                "message secret",
-            )?;
-            Ok(())
-        }),
-        workload!("put_msg_secret", 1, Write, "write one message secret", |s, i| {
-            let id = format!("3EB1{:016X}", i % KEY_SPACE);
-            s.put_msg_secret("chat@s.whatsapp.net", "sender@lid", &id, &[4; 32]).await?;
-            Ok(())
-        }),
+        workload!(
+            "get_sender_key",
+            1,
+            Read,
+            "read one 512 B sender key",
+            |s, i| {
+                let name = format!("{GROUP}::{}", user(i % SEEDED));
+                found(s.get_sender_key(&name).await?, "sender key")?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "put_sender_key",
+            1,
+            Write,
+            "write one 512 B sender key",
+            |s, i| {
+                let name = format!("{GROUP}::{}", user(i % KEY_SPACE));
+                s.put_sender_key(&name, &[3; 512]).await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "get_sync_key",
+            1,
+            Read,
+            "read one app-state sync key",
+            |s, i| {
+                found(s.get_sync_key(&(i % 16).to_be_bytes()).await?, "sync key")?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "set_sync_key",
+            1,
+            Write,
+            "write one app-state sync key",
+            |s, i| {
+                s.set_sync_key(&(100 + i % KEY_SPACE).to_be_bytes(), sync_key(i))
+                    .await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "get_version",
+            1,
+            Read,
+            "read one app-state version",
+            |s, _i| {
+                s.get_version("regular").await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "set_version",
+            1,
+            Write,
+            "write one app-state version",
+            |s, i| {
+                let state = HashState {
+                    version: i,
+                    ..Default::default()
+                };
+                s.set_version("regular_low", state).await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "get_lid_mapping",
+            1,
+            Read,
+            "read one LID to phone mapping",
+            |s, i| {
+                let lid = lid_entry(i % SEEDED, 1).lid;
+                found(s.get_lid_mapping(&lid).await?, "lid mapping")?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "put_lid_mapping",
+            1,
+            Write,
+            "write one LID/phone mapping",
+            |s, i| {
+                s.put_lid_mapping(&lid_entry(10_000 + i % KEY_SPACE, i as i64))
+                    .await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "get_devices",
+            1,
+            Read,
+            "read one user's device list",
+            |s, i| {
+                found(s.get_devices(&user(i % SEEDED)).await?, "device list")?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "update_device_list",
+            1,
+            Write,
+            "write one user's device list",
+            |s, i| {
+                s.update_device_list(device_list(i % KEY_SPACE, i as i64))
+                    .await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "get_tc_token",
+            1,
+            Read,
+            "read one trusted-contact token",
+            |s, i| {
+                found(
+                    s.get_tc_token(&user(i % SEEDED.min(100))).await?,
+                    "tc token",
+                )?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "put_tc_token",
+            1,
+            Write,
+            "write one trusted-contact token",
+            |s, i| {
+                let token = TcTokenEntry {
+                    token: vec![2; 24],
+                    token_timestamp: i as i64,
+                    sender_timestamp: None,
+                };
+                s.put_tc_token(&user(i % KEY_SPACE), &token).await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "get_msg_secret",
+            1,
+            Read,
+            "read one message secret",
+            |s, i| {
+                let id = format!("3EB0{:016X}", i % SEEDED);
+                found(
+                    s.get_msg_secret("chat@s.whatsapp.net", "sender@lid", &id)
+                        .await?,
+                    "message secret",
+                )?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "put_msg_secret",
+            1,
+            Write,
+            "write one message secret",
+            |s, i| {
+                let id = format!("3EB1{:016X}", i % KEY_SPACE);
+                s.put_msg_secret("chat@s.whatsapp.net", "sender@lid", &id, &[4; 32])
+                    .await?;
+                Ok(())
+            }
+        ),
         workload!("load", 1, Read, "read the device record", |s, _i| {
             found(s.load().await?, "device")?;
             Ok(())
@@ -328,111 +438,200 @@ fn point_workloads() -> Vec<Workload> {
 
 fn batch_workloads() -> Vec<Workload> {
     vec![
-        workload!("put_sessions_batch", 100, BatchWrite, "100 sessions of 1 KiB in one call", |s, i| {
-            let value = Bytes::from(vec![0x5B; SESSION_BYTES]);
-            let rows: Vec<(Arc<str>, Bytes)> = (0..100)
-                .map(|j| (Arc::from(user((i * 100 + j) % (KEY_SPACE * 4))), value.clone()))
-                .collect();
-            s.put_sessions_batch(&rows).await?;
-            Ok(())
-        }),
-        workload!("store_prekeys_batch", 812, BatchWrite, "812 prekeys in one call (one upload)", |s, i| {
-            let base = 20_000 + ((i % 8) * 812) as u32;
-            let rows: Vec<(u32, Bytes)> = (0..812u32)
-                .map(|j| (base + j, Bytes::from(vec![9; 64])))
-                .collect();
-            s.store_prekeys_batch(&rows, false).await?;
-            Ok(())
-        }),
-        workload!("put_mutation_macs", 500, BatchWrite, "500 mutation MACs in one call", |s, i| {
-            s.put_mutation_macs("critical_block", i, &macs((i % 20) * 500, 500)).await?;
-            Ok(())
-        }),
-        workload!("put_lid_mappings", 1000, BatchWrite, "1,000 LID/phone mappings in one call", |s, i| {
-            let rows: Vec<_> = (0..1000)
-                .map(|j| lid_entry(100_000 + (i % 5) * 1000 + j, i as i64))
-                .collect();
-            s.put_lid_mappings(&rows).await?;
-            Ok(())
-        }),
-        workload!("update_device_lists", 1000, BatchWrite, "1,000 device lists in one call", |s, i| {
-            let rows = (0..1000)
-                .map(|j| device_list(100_000 + (i % 5) * 1000 + j, i as i64))
-                .collect();
-            s.update_device_lists(rows).await?;
-            Ok(())
-        }),
-        workload!("put_msg_secrets", 10_000, BatchWrite, "10,000 message secrets in one call", |s, i| {
-            let chat: Arc<str> = Arc::from(format!("history-{}@g.us", i % 3));
-            let rows = (0..10_000).map(|j| secret(&chat, j)).collect();
-            s.put_msg_secrets(rows).await?;
-            Ok(())
-        }),
-        workload!("get_mutation_macs", 500, BatchRead, "500 mutation MACs by index in one call", |s, _i| {
-            let keys: Vec<[u8; 32]> = (0..500).map(mac_index).collect();
-            let got = s.get_mutation_macs("regular", &keys).await?;
-            if got.len() != 500 {
-                return Err(Failure(format!("get_mutation_macs found {} of 500", got.len())));
+        workload!(
+            "put_sessions_batch",
+            100,
+            BatchWrite,
+            "100 sessions of 1 KiB in one call",
+            |s, i| {
+                let value = Bytes::from(vec![0x5B; SESSION_BYTES]);
+                let rows: Vec<(Arc<str>, Bytes)> = (0..100)
+                    .map(|j| {
+                        (
+                            Arc::from(user((i * 100 + j) % (KEY_SPACE * 4))),
+                            value.clone(),
+                        )
+                    })
+                    .collect();
+                s.put_sessions_batch(&rows).await?;
+                Ok(())
             }
-            Ok(())
-        }),
-        workload!("load_prekeys_batch", 812, BatchRead, "812 prekeys by id in one call", |s, _i| {
-            let ids: Vec<u32> = (1..=812).collect();
-            let got = s.load_prekeys_batch(&ids).await?;
-            if got.len() != 812 {
-                return Err(Failure(format!("load_prekeys_batch found {} of 812", got.len())));
+        ),
+        workload!(
+            "store_prekeys_batch",
+            812,
+            BatchWrite,
+            "812 prekeys in one call (one upload)",
+            |s, i| {
+                let base = 20_000 + ((i % 8) * 812) as u32;
+                let rows: Vec<(u32, Bytes)> = (0..812u32)
+                    .map(|j| (base + j, Bytes::from(vec![9; 64])))
+                    .collect();
+                s.store_prekeys_batch(&rows, false).await?;
+                Ok(())
             }
-            Ok(())
-        }),
+        ),
+        workload!(
+            "put_mutation_macs",
+            500,
+            BatchWrite,
+            "500 mutation MACs in one call",
+            |s, i| {
+                s.put_mutation_macs("critical_block", i, &macs((i % 20) * 500, 500))
+                    .await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "put_lid_mappings",
+            1000,
+            BatchWrite,
+            "1,000 LID/phone mappings in one call",
+            |s, i| {
+                let rows: Vec<_> = (0..1000)
+                    .map(|j| lid_entry(100_000 + (i % 5) * 1000 + j, i as i64))
+                    .collect();
+                s.put_lid_mappings(&rows).await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "update_device_lists",
+            1000,
+            BatchWrite,
+            "1,000 device lists in one call",
+            |s, i| {
+                let rows = (0..1000)
+                    .map(|j| device_list(100_000 + (i % 5) * 1000 + j, i as i64))
+                    .collect();
+                s.update_device_lists(rows).await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "put_msg_secrets",
+            10_000,
+            BatchWrite,
+            "10,000 message secrets in one call",
+            |s, i| {
+                let chat: Arc<str> = Arc::from(format!("history-{}@g.us", i % 3));
+                let rows = (0..10_000).map(|j| secret(&chat, j)).collect();
+                s.put_msg_secrets(rows).await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "get_mutation_macs",
+            500,
+            BatchRead,
+            "500 mutation MACs by index in one call",
+            |s, _i| {
+                let keys: Vec<[u8; 32]> = (0..500).map(mac_index).collect();
+                let got = s.get_mutation_macs("regular", &keys).await?;
+                if got.len() != 500 {
+                    return Err(Failure(format!(
+                        "get_mutation_macs found {} of 500",
+                        got.len()
+                    )));
+                }
+                Ok(())
+            }
+        ),
+        workload!(
+            "load_prekeys_batch",
+            812,
+            BatchRead,
+            "812 prekeys by id in one call",
+            |s, _i| {
+                let ids: Vec<u32> = (1..=812).collect();
+                let got = s.load_prekeys_batch(&ids).await?;
+                if got.len() != 812 {
+                    return Err(Failure(format!(
+                        "load_prekeys_batch found {} of 812",
+                        got.len()
+                    )));
+                }
+                Ok(())
+            }
+        ),
     ]
 }
 
 fn client_paths() -> Vec<Workload> {
     vec![
-        workload!("receive_message", 1, ClientPath, "decrypt path: get_session, load_identity, put_session", |s, i| {
-            let who = user(i % SEEDED);
-            found(s.get_session(&who).await?, "session")?;
-            found(s.load_identity(&who).await?, "identity")?;
-            s.put_session(&who, &[0x5A; SESSION_BYTES]).await?;
-            Ok(())
-        }),
-        workload!("app_state_sync", 1, ClientPath, "one patch: get_mutation_macs(500), put_mutation_macs(500), set_version", |s, i| {
-            let keys: Vec<[u8; 32]> = (0..500).map(|j| mac_index(1_000_000 + j)).collect();
-            s.get_mutation_macs("regular_high", &keys).await?;
-            s.put_mutation_macs("regular_high", i, &macs(1_000_000 + (i % 20) * 500, 500))
-                .await?;
-            let state = HashState {
-                version: i,
-                ..Default::default()
-            };
-            s.set_version("regular_high", state).await?;
-            Ok(())
-        }),
-        workload!("group_fanout", 1, ClientPath, "group send: get_sender_key_devices, set_sender_key_status for 1,000 devices", |s, i| {
-            let known = s.get_sender_key_devices(GROUP).await?;
-            if known.len() as u64 != FANOUT {
-                return Err(Failure(format!("{} of {FANOUT} fan-out devices", known.len())));
+        workload!(
+            "receive_message",
+            1,
+            ClientPath,
+            "decrypt path: get_session, load_identity, put_session",
+            |s, i| {
+                let who = user(i % SEEDED);
+                found(s.get_session(&who).await?, "session")?;
+                found(s.load_identity(&who).await?, "identity")?;
+                s.put_session(&who, &[0x5A; SESSION_BYTES]).await?;
+                Ok(())
             }
-            let has_key = i % 2 == 0;
-            let rows: Vec<(&str, bool)> = known.iter().map(|(d, _)| (d.as_str(), has_key)).collect();
-            s.set_sender_key_status(GROUP, &rows).await?;
-            Ok(())
-        }),
-        workload!("history_sync", 1, ClientPath, "one history-sync chunk: put_lid_mappings(500), update_device_lists(200), put_msg_secrets(2,000), put_sessions_batch(50)", |s, i| {
-            let base = 300_000 + (i % 10) * 2_000;
-            let mappings: Vec<_> = (0..500).map(|j| lid_entry(base + j, i as i64)).collect();
-            s.put_lid_mappings(&mappings).await?;
-            s.update_device_lists((0..200).map(|j| device_list(base + j, i as i64)).collect())
-                .await?;
-            let chat: Arc<str> = Arc::from(format!("history-chunk-{}@g.us", i % 5));
-            s.put_msg_secrets((0..2_000).map(|j| secret(&chat, j)).collect()).await?;
-            let value = Bytes::from(vec![0x5C; SESSION_BYTES]);
-            let sessions: Vec<(Arc<str>, Bytes)> = (0..50)
-                .map(|j| (Arc::from(user(base + j)), value.clone()))
-                .collect();
-            s.put_sessions_batch(&sessions).await?;
-            Ok(())
-        }),
+        ),
+        workload!(
+            "app_state_sync",
+            1,
+            ClientPath,
+            "one patch: get_mutation_macs(500), put_mutation_macs(500), set_version",
+            |s, i| {
+                let keys: Vec<[u8; 32]> = (0..500).map(|j| mac_index(1_000_000 + j)).collect();
+                s.get_mutation_macs("regular_high", &keys).await?;
+                s.put_mutation_macs("regular_high", i, &macs(1_000_000 + (i % 20) * 500, 500))
+                    .await?;
+                let state = HashState {
+                    version: i,
+                    ..Default::default()
+                };
+                s.set_version("regular_high", state).await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "group_fanout",
+            1,
+            ClientPath,
+            "group send: get_sender_key_devices, set_sender_key_status for 1,000 devices",
+            |s, i| {
+                let known = s.get_sender_key_devices(GROUP).await?;
+                if known.len() as u64 != FANOUT {
+                    return Err(Failure(format!(
+                        "{} of {FANOUT} fan-out devices",
+                        known.len()
+                    )));
+                }
+                let has_key = i % 2 == 0;
+                let rows: Vec<(&str, bool)> =
+                    known.iter().map(|(d, _)| (d.as_str(), has_key)).collect();
+                s.set_sender_key_status(GROUP, &rows).await?;
+                Ok(())
+            }
+        ),
+        workload!(
+            "history_sync",
+            1,
+            ClientPath,
+            "one history-sync chunk: put_lid_mappings(500), update_device_lists(200), put_msg_secrets(2,000), put_sessions_batch(50)",
+            |s, i| {
+                let base = 300_000 + (i % 10) * 2_000;
+                let mappings: Vec<_> = (0..500).map(|j| lid_entry(base + j, i as i64)).collect();
+                s.put_lid_mappings(&mappings).await?;
+                s.update_device_lists((0..200).map(|j| device_list(base + j, i as i64)).collect())
+                    .await?;
+                let chat: Arc<str> = Arc::from(format!("history-chunk-{}@g.us", i % 5));
+                s.put_msg_secrets((0..2_000).map(|j| secret(&chat, j)).collect())
+                    .await?;
+                let value = Bytes::from(vec![0x5C; SESSION_BYTES]);
+                let sessions: Vec<(Arc<str>, Bytes)> = (0..50)
+                    .map(|j| (Arc::from(user(base + j)), value.clone()))
+                    .collect();
+                s.put_sessions_batch(&sessions).await?;
+                Ok(())
+            }
+        ),
     ]
 }
 
@@ -452,17 +651,33 @@ async fn concurrent(store: &Arc<dyn Backend>, i: u64, n: u64) -> Result<(), Fail
 
 fn concurrent_writers() -> Vec<Workload> {
     vec![
-        workload!("concurrent_writers_1", 1, Concurrent, "1 writer awaiting its ack", |s, i| {
-            concurrent(s, i, 1).await
-        }),
-        workload!("concurrent_writers_4", 4, Concurrent, "4 writers, each awaiting its ack", |s, i| {
-            concurrent(s, i, 4).await
-        }),
-        workload!("concurrent_writers_16", 16, Concurrent, "16 writers, each awaiting its ack", |s, i| {
-            concurrent(s, i, 16).await
-        }),
-        workload!("concurrent_writers_64", 64, Concurrent, "64 writers, each awaiting its ack", |s, i| {
-            concurrent(s, i, 64).await
-        }),
+        workload!(
+            "concurrent_writers_1",
+            1,
+            Concurrent,
+            "1 writer awaiting its ack",
+            |s, i| { concurrent(s, i, 1).await }
+        ),
+        workload!(
+            "concurrent_writers_4",
+            4,
+            Concurrent,
+            "4 writers, each awaiting its ack",
+            |s, i| { concurrent(s, i, 4).await }
+        ),
+        workload!(
+            "concurrent_writers_16",
+            16,
+            Concurrent,
+            "16 writers, each awaiting its ack",
+            |s, i| { concurrent(s, i, 16).await }
+        ),
+        workload!(
+            "concurrent_writers_64",
+            64,
+            Concurrent,
+            "64 writers, each awaiting its ack",
+            |s, i| { concurrent(s, i, 64).await }
+        ),
     ]
 }

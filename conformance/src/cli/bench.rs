@@ -53,6 +53,11 @@ pub fn run(args: &[String]) -> ExitCode {
         }
         skip = a == "--filter" || a == "--chart";
     }
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: a debug build; its figures say little. Use `cargo kit-bench` (a release build)."
+        );
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let json = args.iter().any(|a| a == "--json");
     let extras = !args.iter().any(|a| a == "--no-extras");
@@ -225,14 +230,12 @@ async fn file_sizes(dir: &Path) -> Result<Vec<String>, String> {
     }
     redb.close().await.map_err(err)?;
     let (r, s) = (disk_size(&redb_path), disk_size(&sqlite_path));
-    Ok(vec![
-        format!(
-            "file size after the standard workload ({steps} steps, every table): redb {:.2} MB, sqlite {:.2} MB (db + wal + shm), redb/sqlite {:.2}x",
-            r as f64 / 1e6,
-            s as f64 / 1e6,
-            r as f64 / s as f64
-        ),
-    ])
+    Ok(vec![format!(
+        "file size after the standard workload ({steps} steps, every table): redb {:.2} MB, sqlite {:.2} MB (db + wal + shm), redb/sqlite {:.2}x",
+        r as f64 / 1e6,
+        s as f64 / 1e6,
+        r as f64 / s as f64
+    )])
 }
 
 fn rss_bytes() -> Option<u64> {
@@ -252,10 +255,14 @@ async fn open_time(dir: &Path, mb: u64) -> Result<Vec<String>, String> {
         let value = value.clone();
         async move {
             for chunk in 0..rows.div_ceil(5_000) {
-                let batch: Vec<(Arc<str>, Bytes)> = (chunk * 5_000..((chunk + 1) * 5_000).min(rows))
+                let batch: Vec<(Arc<str>, Bytes)> = (chunk * 5_000
+                    ..((chunk + 1) * 5_000).min(rows))
                     .map(|i| (Arc::from(format!("fill{i}@lid")), value.clone()))
                     .collect();
-                store.put_sessions_batch(&batch).await.map_err(|e| e.to_string())?;
+                store
+                    .put_sessions_batch(&batch)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             Ok::<_, String>(())
         }
@@ -301,7 +308,10 @@ async fn open_time(dir: &Path, mb: u64) -> Result<Vec<String>, String> {
     let sqlite = SqliteStore::new(&sqlite_path.to_string_lossy())
         .await
         .map_err(|e| e.to_string())?;
-    sqlite.get_session("fill1@lid").await.map_err(|e| e.to_string())?;
+    sqlite
+        .get_session("fill1@lid")
+        .await
+        .map_err(|e| e.to_string())?;
     let sqlite_open = start.elapsed();
     reads(Arc::new(sqlite)).await?;
     let sqlite_rss = rss_bytes().zip(before).map(|(a, b)| a.saturating_sub(b));

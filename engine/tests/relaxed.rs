@@ -1,0 +1,73 @@
+//! The relaxed mode's direct path: a caller that finds the write gate free
+//! commits its own request (no thread hop); the flush timer still covers it.
+//! (Failing and panicking direct requests: `writer.rs` unit tests.)
+
+use std::time::Duration;
+
+use wacore::store::traits::SignalStore;
+use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
+
+fn relaxed(path: &std::path::Path, flush_interval: Duration) -> RedbStore {
+    RedbStore::open_with(
+        path,
+        StoreConfig::default().with_durability(Durability::Relaxed { flush_interval }),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_direct_write_is_visible_at_once_and_flushed_by_the_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = relaxed(&dir.path().join("r.redb"), Duration::from_millis(50));
+    store.put_session("a@lid", b"1").await.unwrap();
+    assert_eq!(
+        store.get_session("a@lid").await.unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
+    let stats = store.writer_stats();
+    assert_eq!((stats.requests_committed, stats.commits), (1, 1));
+    // Nothing else happens: only the timer can flush the direct commit.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.writer_stats().flushes == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the direct commit was never flushed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_relaxed_writers_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.redb");
+    let store = relaxed(&path, Duration::from_secs(1));
+    let tasks: Vec<_> = (0..64)
+        .map(|t| {
+            let s = store.clone();
+            tokio::spawn(async move {
+                for i in 0..50 {
+                    s.put_session(&format!("{t}-{i}@lid"), b"v").await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = store.writer_stats();
+    assert_eq!(stats.requests_committed, 64 * 50);
+    store.close().await.unwrap();
+    let reopened = RedbStore::open(&path).unwrap();
+    for t in 0..64 {
+        for i in 0..50 {
+            assert!(
+                reopened
+                    .get_session(&format!("{t}-{i}@lid"))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+    }
+}
