@@ -10,7 +10,7 @@ use wacore::store::traits::{
 use crate::RedbStore;
 use crate::keys::Key;
 use crate::records::{MsgSecretRecord, Record};
-use crate::rows::{delete_where, get};
+use crate::rows::delete_where;
 use crate::tables::MSG_SECRETS;
 
 fn secret_key(account: &Key, chat: &str, sender: &str, msg_id: &str) -> Key {
@@ -52,19 +52,27 @@ impl MsgSecretStore for RedbStore {
             let mut table = txn.open_table(MSG_SECRETS)?;
             for entry in &entries {
                 let key = secret_key(&account, &entry.chat, &entry.sender, &entry.msg_id);
-                let merged = match get::<MsgSecretRecord>(&table, &key)? {
-                    Some(old) => MsgSecretRecord {
+                let fresh = MsgSecretRecord {
+                    secret: entry.secret,
+                    expires_at: entry.expires_at,
+                    message_ts: entry.message_ts,
+                };
+                // Insert first and merge only if a row was there: one lookup
+                // per new row instead of a get and an insert.
+                let old = table
+                    .insert(key.as_slice(), fresh.encode().as_slice())?
+                    .map(|v| MsgSecretRecord::decode(v.value()))
+                    .transpose()?;
+                if let Some(old) = old {
+                    let merged = MsgSecretRecord {
                         secret: entry.secret,
                         expires_at: merge_msg_secret_expiry(old.expires_at, entry.expires_at),
                         message_ts: merge_msg_secret_message_ts(old.message_ts, entry.message_ts),
-                    },
-                    None => MsgSecretRecord {
-                        secret: entry.secret,
-                        expires_at: entry.expires_at,
-                        message_ts: entry.message_ts,
-                    },
-                };
-                table.insert(key.as_slice(), merged.encode().as_slice())?;
+                    };
+                    if merged != fresh {
+                        table.insert(key.as_slice(), merged.encode().as_slice())?;
+                    }
+                }
             }
             Ok(entries.len())
         })

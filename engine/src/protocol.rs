@@ -146,14 +146,17 @@ impl ProtocolStore for RedbStore {
             let mut index = txn.open_table(PN_INDEX)?;
             for (offset, entry) in entries.iter().enumerate() {
                 let lid_key = account.clone().last(&entry.lid);
-                let old = get::<LidPnMappingEntry>(&mappings, &lid_key)?;
+                // insert returns the row it replaced: no separate lookup.
+                let old = mappings
+                    .insert(lid_key.as_slice(), entry.encode().as_slice())?
+                    .map(|v| LidPnMappingEntry::decode(v.value()))
+                    .transpose()?;
                 if let Some(old) = old
                     && old.phone_number != entry.phone_number
                 {
                     let stale = account.clone().part(&old.phone_number).last(&entry.lid);
                     index.remove(stale.as_slice())?;
                 }
-                mappings.insert(lid_key.as_slice(), entry.encode().as_slice())?;
                 let rank = PnIndexRecord {
                     updated_at: entry.updated_at,
                     write_seq: first_seq + offset as u64,
