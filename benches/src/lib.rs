@@ -41,7 +41,7 @@ pub async fn subjects(dir: &Path) -> Vec<Subject> {
         },
         Subject {
             name: "redb-relaxed",
-            durability: "crash may lose the last 1 s",
+            durability: "crash may lose the last 1 s (flush every 1 s)",
             backend: Arc::new(relaxed),
         },
         Subject {

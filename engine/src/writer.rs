@@ -277,18 +277,13 @@ impl Writer {
 /// or the writer thread's reply.
 type Reply<T> = (bool, oneshot::Receiver<Result<T>>);
 
-fn reply_future<T>(
-    done: Option<Result<T>>,
-    queued: Option<Reply<T>>,
-) -> impl Future<Output = Result<T>> {
-    async move {
-        if let Some(done) = done {
-            return done;
-        }
-        match queued {
-            Some((true, rx)) => rx.await.unwrap_or(Err(Error::WriterStopped)),
-            _ => Err(Error::WriterStopped),
-        }
+async fn reply_future<T>(done: Option<Result<T>>, queued: Option<Reply<T>>) -> Result<T> {
+    if let Some(done) = done {
+        return done;
+    }
+    match queued {
+        Some((true, rx)) => rx.await.unwrap_or(Err(Error::WriterStopped)),
+        _ => Err(Error::WriterStopped),
     }
 }
 

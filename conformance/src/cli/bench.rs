@@ -21,10 +21,11 @@ use whatsapp_rust_sqlite_storage::SqliteStore;
 
 use super::{flag, runtime};
 
-const USAGE: &str = "usage: whatsapp-rust-conformance bench [--quick] [--json] [--filter TEXT] [--chart PATH] [--no-extras]
+const USAGE: &str = "usage: whatsapp-rust-conformance bench [--quick] [--json] [--filter TEXT] [--backend LIST] [--chart PATH] [--no-extras]
   --quick      about 0.25 s per figure: the whole run in under two minutes (default about 2.5 s)
   --json       stdout is a JSON array of {workload, backend, durability, ops_per_sec}; the table goes to stderr
   --filter     only workloads whose name contains TEXT
+  --backend    comma-separated subset of redb,redb-relaxed,sqlite,memory,redb-raw (default all)
   --chart      where to write the SVG chart (default bench-results.svg)
   --no-extras  skip file size, 100 MB open time and resident memory";
 
@@ -40,7 +41,14 @@ pub fn run(args: &[String]) -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let known = ["--quick", "--json", "--no-extras", "--filter", "--chart"];
+    let known = [
+        "--quick",
+        "--json",
+        "--no-extras",
+        "--filter",
+        "--chart",
+        "--backend",
+    ];
     let mut skip = false;
     for a in args {
         if skip {
@@ -51,7 +59,7 @@ pub fn run(args: &[String]) -> ExitCode {
             eprintln!("unknown option {a:?}\n{USAGE}");
             return ExitCode::from(2);
         }
-        skip = a == "--filter" || a == "--chart";
+        skip = a == "--filter" || a == "--chart" || a == "--backend";
     }
     if cfg!(debug_assertions) {
         eprintln!(
@@ -62,13 +70,25 @@ pub fn run(args: &[String]) -> ExitCode {
     let json = args.iter().any(|a| a == "--json");
     let extras = !args.iter().any(|a| a == "--no-extras");
     let filter = flag(args, "--filter").map(str::to_owned);
+    let all = ["redb", "redb-relaxed", "sqlite", "memory", "redb-raw"];
+    let backends: Vec<String> = match flag(args, "--backend") {
+        None => all.iter().map(|s| s.to_string()).collect(),
+        Some(list) => list.split(',').map(str::to_owned).collect(),
+    };
+    if let Some(bad) = backends.iter().find(|b| !all.contains(&b.as_str())) {
+        eprintln!(
+            "unknown backend {bad:?}: choose from {}\n{USAGE}",
+            all.join(",")
+        );
+        return ExitCode::from(2);
+    }
     let chart = PathBuf::from(flag(args, "--chart").unwrap_or("bench-results.svg"));
     let budget = if quick {
         Budget::quick()
     } else {
         Budget::full()
     };
-    match runtime().block_on(bench(budget, filter.as_deref(), extras)) {
+    match runtime().block_on(bench(budget, filter.as_deref(), &backends, extras)) {
         Err(e) => {
             eprintln!("bench failed: {e}");
             ExitCode::FAILURE
@@ -141,19 +161,28 @@ async fn open_subjects(dir: &Path) -> Result<Vec<Subject>, String> {
 async fn bench(
     budget: Budget,
     filter: Option<&str>,
+    backends: &[String],
     extras: bool,
 ) -> Result<(Vec<Measurement>, Vec<String>), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let subjects = open_subjects(dir.path()).await?;
+    let subjects: Vec<Subject> = open_subjects(dir.path())
+        .await?
+        .into_iter()
+        .filter(|s| backends.contains(&s.name))
+        .collect();
     for s in &subjects {
         seed(&s.store)
             .await
             .map_err(|e| format!("seeding {}: {e}", s.name))?;
     }
-    let raws = [
-        RawRedb::create(&dir.path().join("raw.redb"), true)?,
-        RawRedb::create(&dir.path().join("raw-nosync.redb"), false)?,
-    ];
+    let raws = if backends.iter().any(|b| b == "redb-raw") {
+        vec![
+            RawRedb::create(&dir.path().join("raw.redb"), true)?,
+            RawRedb::create(&dir.path().join("raw-nosync.redb"), false)?,
+        ]
+    } else {
+        Vec::new()
+    };
     let workloads: Vec<_> = all_workloads()
         .into_iter()
         .filter(|w| filter.is_none_or(|f| w.name.contains(f)))
