@@ -4,6 +4,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction,
@@ -125,15 +126,18 @@ impl RedbStore {
         config.validate()?;
         // Wrapped at once: if anything below fails, closing a damaged file
         // must not panic either (see `ClosingDb`).
-        let db = ClosingDb(Some(Arc::new(open_database(create, label, &config)?)));
+        let db = ClosingDb::new(open_database(create, label, &config)?);
         // A damaged file can make redb panic on its first table lookup.
         catch_unwind(AssertUnwindSafe(|| {
             probe_tables(&db)?;
             init_format(&db, label)
         }))
-        .map_err(|_| Error::Corrupt {
-            path: label.to_path_buf(),
-            detail: "redb panicked while reading the tables: the file is damaged".into(),
+        .map_err(|_| {
+            db.mark_damaged();
+            Error::Corrupt {
+                path: label.to_path_buf(),
+                detail: "redb panicked while reading the tables: the file is damaged".into(),
+            }
         })??;
         let writer = Writer::spawn(Arc::clone(&db), config.durability, config.max_group_size)?;
         let device_id = config.device_id;
@@ -207,20 +211,32 @@ impl RedbStore {
             ..
         } = shared;
         drop(writer);
-        let db =
-            db.0.take()
-                .and_then(Arc::into_inner)
-                .ok_or_else(|| Error::Database("internal: database still shared".into()))?;
-        // Check and close inside one guard: on a damaged file redb can panic
-        // in either, and its close (in drop) commits.
-        let checked = catch_unwind(AssertUnwindSafe(move || {
-            let mut db = db;
-            db.check_integrity()
-        }))
-        .map_err(|_| Error::Corrupt {
+        let damaged = db.damaged.load(Ordering::Relaxed);
+        let mut db = db
+            .db
+            .take()
+            .and_then(Arc::into_inner)
+            .ok_or_else(|| Error::Database("internal: database still shared".into()))?;
+        let corrupt = || Error::Corrupt {
             path: path.clone().unwrap_or_else(|| "<storage backend>".into()),
             detail: "redb panicked while checking the file: it is damaged".into(),
-        })?;
+        };
+        if damaged {
+            std::mem::forget(db);
+            return Err(corrupt().into());
+        }
+        // The check borrows the database, so a panic in it does not drop
+        // (close) the file while unwinding; see `ClosingDb` for why.
+        let checked = match catch_unwind(AssertUnwindSafe(|| db.check_integrity())) {
+            Ok(checked) => checked,
+            Err(_) => {
+                std::mem::forget(db);
+                return Err(corrupt().into());
+            }
+        };
+        if catch_unwind(AssertUnwindSafe(move || drop(db))).is_err() {
+            log::error!("redb panicked while closing a damaged file");
+        }
         Ok(checked.map_err(Error::from)?)
     }
 
@@ -242,13 +258,16 @@ impl RedbStore {
         let txn = self.shared.db.begin_read().map_err(Error::from)?;
         // redb may panic on a damaged page instead of returning an error;
         // the caller gets `Error::Corrupt`, not a panic in its task.
-        let result = catch_unwind(AssertUnwindSafe(|| f(&txn))).map_err(|_| Error::Corrupt {
-            path: self
-                .shared
-                .path
-                .clone()
-                .unwrap_or_else(|| "<storage backend>".into()),
-            detail: "redb panicked while reading: the file is damaged".into(),
+        let result = catch_unwind(AssertUnwindSafe(|| f(&txn))).map_err(|_| {
+            self.shared.db.mark_damaged();
+            Error::Corrupt {
+                path: self
+                    .shared
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| "<storage backend>".into()),
+                detail: "redb panicked while reading: the file is damaged".into(),
+            }
         })?;
         Ok(result?)
     }
@@ -267,13 +286,35 @@ impl RedbStore {
 
 /// The open database of a [`Shared`]. Its drop closes the file inside
 /// `catch_unwind`: redb's close commits, and on a damaged file that commit can
-/// panic; dropping a store must never take the caller's thread down.
-struct ClosingDb(Option<Arc<Database>>);
+/// panic; dropping a store must never take the caller's thread down. Once
+/// redb has panicked on this file (`mark_damaged`), the database is not
+/// closed at all but leaked: on some damaged files redb's commit panics and
+/// then panics again in a destructor while unwinding, which aborts the
+/// process, and no guard can catch that. Leaking keeps the file locked for
+/// the rest of the process, which is the lesser harm.
+struct ClosingDb {
+    db: Option<Arc<Database>>,
+    damaged: AtomicBool,
+}
+
+impl ClosingDb {
+    fn new(db: Database) -> ClosingDb {
+        ClosingDb {
+            db: Some(Arc::new(db)),
+            damaged: AtomicBool::new(false),
+        }
+    }
+
+    /// Records that redb panicked on this file: never run its close.
+    fn mark_damaged(&self) {
+        self.damaged.store(true, Ordering::Relaxed);
+    }
+}
 
 impl std::ops::Deref for ClosingDb {
     type Target = Arc<Database>;
     fn deref(&self) -> &Arc<Database> {
-        self.0
+        self.db
             .as_ref()
             .expect("the database is only taken when the store is consumed")
     }
@@ -281,9 +322,11 @@ impl std::ops::Deref for ClosingDb {
 
 impl Drop for ClosingDb {
     fn drop(&mut self) {
-        if let Some(db) = self.0.take()
-            && catch_unwind(AssertUnwindSafe(move || drop(db))).is_err()
-        {
+        let Some(db) = self.db.take() else { return };
+        if self.damaged.load(Ordering::Relaxed) {
+            log::error!("redb panicked on this file earlier: not closing it (leaked)");
+            std::mem::forget(db);
+        } else if catch_unwind(AssertUnwindSafe(move || drop(db))).is_err() {
             log::error!("redb panicked while closing a damaged file");
         }
     }
