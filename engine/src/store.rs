@@ -111,7 +111,7 @@ impl RedbStore {
         reset_unfinished_backend(&backend)?;
         Ok(RedbStore::open_inner(
             |builder| builder.create_with_backend(backend),
-            Path::new("<storage backend>"),
+            Path::new(BACKEND_LABEL),
             None,
             config,
         )?)
@@ -134,10 +134,7 @@ impl RedbStore {
         }))
         .map_err(|_| {
             db.mark_damaged();
-            Error::Corrupt {
-                path: label.to_path_buf(),
-                detail: "redb panicked while reading the tables: the file is damaged".into(),
-            }
+            redb_panicked(label, "reading the tables")
         })??;
         let writer = Writer::spawn(Arc::clone(&db), config.durability, config.max_group_size)?;
         let device_id = config.device_id;
@@ -211,33 +208,24 @@ impl RedbStore {
             ..
         } = shared;
         drop(writer);
-        let damaged = db.damaged.load(Ordering::Relaxed);
-        let mut db = db
-            .db
-            .take()
-            .and_then(Arc::into_inner)
-            .ok_or_else(|| Error::Database("internal: database still shared".into()))?;
-        let corrupt = || Error::Corrupt {
-            path: path.clone().unwrap_or_else(|| "<storage backend>".into()),
-            detail: "redb panicked while checking the file: it is damaged".into(),
-        };
-        if damaged {
-            std::mem::forget(db);
-            return Err(corrupt().into());
+        let damaged = || redb_panicked(label(&path), "checking the file");
+        // On every early return `db` drops as a `ClosingDb`: closed inside a
+        // guard, or leaked once redb has panicked on it.
+        if db.is_damaged() {
+            return Err(damaged().into());
         }
-        // The check borrows the database, so a panic in it does not drop
-        // (close) the file while unwinding; see `ClosingDb` for why.
-        let checked = match catch_unwind(AssertUnwindSafe(|| db.check_integrity())) {
-            Ok(checked) => checked,
+        let Some(inner) = db.db.as_mut().and_then(Arc::get_mut) else {
+            return Err(Error::Database("internal: database still shared".into()).into());
+        };
+        // The check borrows the database, so a panic in it does not close the
+        // file while unwinding.
+        match catch_unwind(AssertUnwindSafe(|| inner.check_integrity())) {
+            Ok(checked) => Ok(checked.map_err(Error::from)?),
             Err(_) => {
-                std::mem::forget(db);
-                return Err(corrupt().into());
+                db.mark_damaged();
+                Err(damaged().into())
             }
-        };
-        if catch_unwind(AssertUnwindSafe(move || drop(db))).is_err() {
-            log::error!("redb panicked while closing a damaged file");
         }
-        Ok(checked.map_err(Error::from)?)
     }
 
     /// The key prefix of this handle's account.
@@ -260,14 +248,7 @@ impl RedbStore {
         // the caller gets `Error::Corrupt`, not a panic in its task.
         let result = catch_unwind(AssertUnwindSafe(|| f(&txn))).map_err(|_| {
             self.shared.db.mark_damaged();
-            Error::Corrupt {
-                path: self
-                    .shared
-                    .path
-                    .clone()
-                    .unwrap_or_else(|| "<storage backend>".into()),
-                detail: "redb panicked while reading: the file is damaged".into(),
-            }
+            redb_panicked(label(&self.shared.path), "reading")
         })?;
         Ok(result?)
     }
@@ -281,6 +262,22 @@ impl RedbStore {
         F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
     {
         Ok(self.shared.writer.submit(op).await?)
+    }
+}
+
+/// How errors name a store opened with [`RedbStore::open_on_backend`].
+const BACKEND_LABEL: &str = "<storage backend>";
+
+/// The name errors give the store: its path, or [`BACKEND_LABEL`].
+fn label(path: &Option<PathBuf>) -> &Path {
+    path.as_deref().unwrap_or(Path::new(BACKEND_LABEL))
+}
+
+/// The error for a panic inside redb `during` some step: the file is damaged.
+fn redb_panicked(path: &Path, during: &str) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("redb panicked while {during}: the file is damaged"),
     }
 }
 
@@ -309,6 +306,10 @@ impl ClosingDb {
     fn mark_damaged(&self) {
         self.damaged.store(true, Ordering::Relaxed);
     }
+
+    fn is_damaged(&self) -> bool {
+        self.damaged.load(Ordering::Relaxed)
+    }
 }
 
 impl std::ops::Deref for ClosingDb {
@@ -323,7 +324,7 @@ impl std::ops::Deref for ClosingDb {
 impl Drop for ClosingDb {
     fn drop(&mut self) {
         let Some(db) = self.db.take() else { return };
-        if self.damaged.load(Ordering::Relaxed) {
+        if self.is_damaged() {
             log::error!("redb panicked on this file earlier: not closing it (leaked)");
             std::mem::forget(db);
         } else if catch_unwind(AssertUnwindSafe(move || drop(db))).is_err() {
@@ -407,11 +408,8 @@ fn open_database(
     builder.set_cache_size(config.cache_size_bytes);
     // redb should report a bad file as an error; a panic on hostile bytes is
     // still turned into one rather than taking the caller down.
-    let opened =
-        catch_unwind(AssertUnwindSafe(|| create(&builder))).map_err(|_| Error::Corrupt {
-            path: path.to_path_buf(),
-            detail: "redb panicked while opening the file".into(),
-        })?;
+    let opened = catch_unwind(AssertUnwindSafe(|| create(&builder)))
+        .map_err(|_| redb_panicked(path, "opening the file"))?;
     opened.map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => Error::AlreadyOpen {
             path: path.to_path_buf(),
