@@ -230,17 +230,8 @@ impl Writer {
             return Err(op);
         };
         let outcome = (|| {
-            let mut txn = direct.db.begin_write()?;
-            txn.set_durability(redb::Durability::None)?;
-            let output = match catch_unwind(AssertUnwindSafe(|| op(&txn))) {
-                Ok(result) => result?,
-                Err(panic) => {
-                    return Err(Error::Database(format!(
-                        "write request panicked: {}",
-                        panic_message(&panic)
-                    )));
-                }
-            };
+            let txn = begin(&direct.db, redb::Durability::None)?;
+            let output = apply_guarded(|| op(&txn))?;
             txn.commit()?;
             Ok(output)
         })();
@@ -384,7 +375,7 @@ impl WriterLoop {
         let gate = self.gate.clone();
         let mut unflushed_since = gate.lock();
         loop {
-            let txn = match self.begin(self.redb_durability()) {
+            let txn = match begin(&self.db, self.redb_durability()) {
                 Ok(txn) => txn,
                 Err(e) => {
                     self.count(&self.counters.requests_failed, jobs.len());
@@ -396,20 +387,8 @@ impl WriterLoop {
             };
             let mut failure = None;
             for (index, job) in jobs.iter_mut().enumerate() {
-                match catch_unwind(AssertUnwindSafe(|| job.apply(&txn))) {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => failure = Some((index, e)),
-                    Err(panic) => {
-                        failure = Some((
-                            index,
-                            Error::Database(format!(
-                                "write request panicked: {}",
-                                panic_message(&panic)
-                            )),
-                        ))
-                    }
-                }
-                if failure.is_some() {
+                if let Err(e) = apply_guarded(|| job.apply(&txn)) {
+                    failure = Some((index, e));
                     break;
                 }
             }
@@ -446,12 +425,6 @@ impl WriterLoop {
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    fn begin(&self, durability: redb::Durability) -> Result<WriteTransaction> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(durability)?;
-        Ok(txn)
-    }
-
     /// Makes every commit so far durable (Relaxed mode); a no-op otherwise.
     fn flush_now(&mut self) -> Result<()> {
         let gate = self.gate.clone();
@@ -459,11 +432,28 @@ impl WriterLoop {
         if unflushed_since.is_none() {
             return Ok(());
         }
-        self.begin(redb::Durability::Immediate)?.commit()?;
+        begin(&self.db, redb::Durability::Immediate)?.commit()?;
         *unflushed_since = None;
         self.count(&self.counters.flushes, 1);
         Ok(())
     }
+}
+
+fn begin(db: &Database, durability: redb::Durability) -> Result<WriteTransaction> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(durability)?;
+    Ok(txn)
+}
+
+/// Runs a request's staging step; a panic in it becomes an error for that
+/// request (invariant 2), on the writer thread and the direct path alike.
+fn apply_guarded<T>(apply: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(apply)).unwrap_or_else(|panic| {
+        Err(Error::Database(format!(
+            "write request panicked: {}",
+            panic_message(&panic)
+        )))
+    })
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
