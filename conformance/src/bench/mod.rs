@@ -99,6 +99,54 @@ pub struct Measurement {
     pub elapsed: Duration,
 }
 
+impl Measurement {
+    /// The figure of `runs` runs of `workload` that took `elapsed`.
+    pub fn new(
+        workload: &Workload,
+        backend: &str,
+        durability: &str,
+        runs: u64,
+        elapsed: Duration,
+    ) -> Measurement {
+        Measurement {
+            workload: workload.name.to_owned(),
+            backend: backend.to_owned(),
+            durability: durability.to_owned(),
+            ops_per_sec: (runs * workload.ops_per_run) as f64 / elapsed.as_secs_f64(),
+            runs,
+            elapsed,
+        }
+    }
+}
+
+/// The measuring loop every store goes through: untimed runs for
+/// `budget.warmup`, then timed runs until `budget.measure` has passed and at
+/// least `budget.min_runs` were made. `once(i)` makes run number `i`, taken
+/// from `counter`. Returns the timed runs and their time.
+pub(crate) async fn time_runs<E, F, Fut>(
+    budget: Budget,
+    counter: &mut u64,
+    mut once: F,
+) -> Result<(u64, Duration), E>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+{
+    let warm_until = Instant::now() + budget.warmup;
+    while Instant::now() < warm_until {
+        once(*counter).await?;
+        *counter += 1;
+    }
+    let start = Instant::now();
+    let mut runs = 0;
+    while runs < budget.min_runs || start.elapsed() < budget.measure {
+        once(*counter).await?;
+        *counter += 1;
+        runs += 1;
+    }
+    Ok((runs, start.elapsed()))
+}
+
 /// Measures `workload` on `subject`; `counter` numbers runs across calls so
 /// write workloads keep moving through their key space.
 pub async fn measure(
@@ -107,27 +155,14 @@ pub async fn measure(
     budget: Budget,
     counter: &mut u64,
 ) -> Result<Measurement, Failure> {
-    let warm_until = Instant::now() + budget.warmup;
-    while Instant::now() < warm_until {
-        workload.run(&subject.store, *counter).await?;
-        *counter += 1;
-    }
-    let start = Instant::now();
-    let mut runs = 0;
-    while runs < budget.min_runs || start.elapsed() < budget.measure {
-        workload.run(&subject.store, *counter).await?;
-        *counter += 1;
-        runs += 1;
-    }
-    let elapsed = start.elapsed();
-    Ok(Measurement {
-        workload: workload.name.to_owned(),
-        backend: subject.name.clone(),
-        durability: subject.durability.clone(),
-        ops_per_sec: (runs * workload.ops_per_run) as f64 / elapsed.as_secs_f64(),
+    let (runs, elapsed) = time_runs(budget, counter, |i| workload.run(&subject.store, i)).await?;
+    Ok(Measurement::new(
+        workload,
+        &subject.name,
+        &subject.durability,
         runs,
         elapsed,
-    })
+    ))
 }
 
 /// Seeds every subject, then measures every workload on every subject,

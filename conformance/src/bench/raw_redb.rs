@@ -5,7 +5,6 @@
 //! a version byte). The engine's overhead is its figure over this one.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
@@ -269,42 +268,22 @@ impl RawRedb {
         Ok(())
     }
 
-    /// Measures `workload` like [`super::measure`] does; `None` when the
-    /// baseline has no equivalent.
-    pub fn measure(
+    /// Measures `workload` with the loop [`super::measure`] uses; `None`
+    /// when the baseline has no equivalent.
+    pub async fn measure(
         &self,
         workload: &super::Workload,
         budget: Budget,
         counter: &mut u64,
     ) -> Option<Result<Measurement, String>> {
         RAW_WORKLOADS.iter().find(|w| **w == workload.name)?;
-        let once = |counter: &mut u64| -> Result<(), String> {
-            let r = self.run(workload.name, *counter).expect("listed workload");
-            *counter += 1;
-            r.map_err(|e| e.to_string())
-        };
-        let warm_until = Instant::now() + budget.warmup;
-        while Instant::now() < warm_until {
-            if let Err(e) = once(counter) {
-                return Some(Err(e));
-            }
-        }
-        let start = Instant::now();
-        let mut runs = 0;
-        while runs < budget.min_runs || start.elapsed() < budget.measure {
-            if let Err(e) = once(counter) {
-                return Some(Err(e));
-            }
-            runs += 1;
-        }
-        let elapsed: Duration = start.elapsed();
-        Some(Ok(Measurement {
-            workload: workload.name.to_owned(),
-            backend: "redb-raw".into(),
-            durability: self.durability_label().into(),
-            ops_per_sec: (runs * workload.ops_per_run) as f64 / elapsed.as_secs_f64(),
-            runs,
-            elapsed,
+        let timed = super::time_runs(budget, counter, |i| {
+            let outcome = self.run(workload.name, i).expect("listed workload");
+            std::future::ready(outcome.map_err(|e| e.to_string()))
+        })
+        .await;
+        Some(timed.map(|(runs, elapsed)| {
+            Measurement::new(workload, "redb-raw", self.durability_label(), runs, elapsed)
         }))
     }
 }

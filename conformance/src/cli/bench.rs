@@ -206,7 +206,7 @@ async fn bench(
             results.push(m);
         }
         for (raw, counter) in raws.iter().zip(counters[subjects.len()..].iter_mut()) {
-            if let Some(m) = raw.measure(workload, budget, counter) {
+            if let Some(m) = raw.measure(workload, budget, counter).await {
                 let m = m.map_err(|e| format!("{} on raw redb: {e}", workload.name))?;
                 line += &format!(" {}={:.0}", report::column(&m), m.ops_per_sec);
                 results.push(m);
