@@ -143,6 +143,31 @@ impl CampaignReport {
             .collect()
     }
 
+    /// The summary: the fault-free run's operation counts, then one row per
+    /// scenario (points, fired, during open, in-flight kept, failures).
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "fault-free run: {:?} fsync-before-ack, {:?} relaxed\n",
+            self.immediate_counts, self.relaxed_counts
+        );
+        out += &format!(
+            "{:<28} {:>7} {:>7} {:>11} {:>16} {:>9}\n",
+            "scenario", "points", "fired", "during open", "in-flight kept", "failures"
+        );
+        for s in &self.scenarios {
+            out += &format!(
+                "{:<28} {:>7} {:>7} {:>11} {:>16} {:>9}\n",
+                s.scenario.label(),
+                s.points,
+                s.fired,
+                s.during_open,
+                s.in_flight_kept,
+                s.failures.len()
+            );
+        }
+        out
+    }
+
     /// True when every fault point fired and nothing failed.
     pub fn is_ok(&self) -> bool {
         self.scenarios

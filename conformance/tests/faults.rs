@@ -17,21 +17,8 @@ async fn every_fault_point_recovers_with_no_acknowledged_write_lost() {
         .run(|scenario, done, total| eprintln!("{}: {done}/{total}", scenario.label()))
         .await
         .expect("the fault-free workload runs");
-    for s in &report.scenarios {
-        eprintln!(
-            "{}: {} points, {} fired, {} during open, {} in-flight kept, {} failures",
-            s.scenario.label(),
-            s.points,
-            s.fired,
-            s.during_open,
-            s.in_flight_kept,
-            s.failures.len()
-        );
-    }
-    eprintln!(
-        "immediate {:?} relaxed {:?} in {:?}",
-        report.immediate_counts, report.relaxed_counts, report.elapsed
-    );
+    eprint!("{}", report.table());
+    eprintln!("in {:?}", report.elapsed);
     let failures = report.failures();
     assert!(
         failures.is_empty(),

@@ -55,25 +55,7 @@ pub fn run(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!(
-        "fault-free run: {:?} fsync-before-ack, {:?} relaxed",
-        report.immediate_counts, report.relaxed_counts
-    );
-    println!(
-        "{:<28} {:>7} {:>7} {:>11} {:>16} {:>9}",
-        "scenario", "points", "fired", "during open", "in-flight kept", "failures"
-    );
-    for s in &report.scenarios {
-        println!(
-            "{:<28} {:>7} {:>7} {:>11} {:>16} {:>9}",
-            s.scenario.label(),
-            s.points,
-            s.fired,
-            s.during_open,
-            s.in_flight_kept,
-            s.failures.len()
-        );
-    }
+    print!("{}", report.table());
     let failures = report.failures();
     for f in &failures {
         println!("FAIL {f}");
