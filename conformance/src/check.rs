@@ -67,14 +67,20 @@ impl fmt::Display for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        let mut msg = format!("a store call failed: {e}");
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            msg += &format!(": {s}");
-            source = s.source();
-        }
-        Failure(msg)
+        Failure(format!("a store call failed: {}", error_chain(&e)))
     }
+}
+
+/// `error: source: source ...`, so a message names the backend's own error.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }
 
 /// What a passing check saw; implementation-defined checks describe the

@@ -25,6 +25,7 @@ use whatsapp_rust_redb_storage::fault::{Fault, OpCounts, OpKind, SimulatedDisk, 
 use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
 
 use crate::Failure;
+use crate::check::error_chain;
 use crate::faults::{run_step, verify_prefix};
 
 /// One family of faults, swept over every point of one operation kind.
@@ -441,16 +442,4 @@ struct WorkloadOutcome {
     errored: bool,
     open_failed: bool,
     fired_before_drop: Option<Fault>,
-}
-
-/// `error: source: source ...`, so a failure names the engine's error.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
