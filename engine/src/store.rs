@@ -440,15 +440,16 @@ fn open_database(
     })
 }
 
-/// Reads the root of every table in a read transaction before anything
-/// writes. redb may panic on a damaged page; a panic here unwinds through
-/// read-only handles only, while the same panic inside a write transaction
-/// can panic again in redb's table destructor and abort the process.
+/// Walks the table directory (every table's definition) in a read
+/// transaction before anything writes: a few page reads, whatever the file's
+/// size. redb may panic on a damaged directory page; a panic here unwinds
+/// through read-only handles only, while the same panic inside a write
+/// transaction can panic again in redb's table destructor and abort the
+/// process.
 fn probe_tables(db: &Database) -> Result<()> {
     let txn = db.begin_read()?;
     for handle in txn.list_tables()? {
-        let table = txn.open_untyped_table(handle)?;
-        let _ = redb::ReadableTableMetadata::len(&table)?;
+        txn.open_untyped_table(handle)?;
     }
     Ok(())
 }
