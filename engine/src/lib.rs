@@ -40,8 +40,6 @@ mod app_sync;
 mod config;
 mod device;
 mod error;
-#[cfg(feature = "fault-injection")]
-pub mod fault;
 mod keys;
 mod msg_secret;
 mod protocol;

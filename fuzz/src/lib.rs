@@ -8,9 +8,9 @@ use std::sync::{Arc, OnceLock};
 
 use wacore::store::InMemoryBackend;
 use wacore::store::traits::Backend;
-use whatsapp_rust_conformance::Capabilities;
-use whatsapp_rust_conformance::model::{Op, check_sequence, replay_snippet};
-use whatsapp_rust_redb_storage::fault::SimulatedDisk;
+use whatsapp_rust_conformance::storage::Capabilities;
+use whatsapp_rust_conformance::storage::model::{Op, check_sequence, replay_snippet};
+use whatsapp_rust_redb_simdisk::SimulatedDisk;
 use whatsapp_rust_redb_storage::{RedbStore, StoreConfig, decode_record as decode, record_types};
 
 /// Longest operation sequence tried (longer inputs are cut).

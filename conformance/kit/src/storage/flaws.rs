@@ -1,0 +1,140 @@
+//! Deliberately broken stores, for the kit's own tests: a check that no
+//! broken store fails proves nothing.
+//!
+//! Each flaw is written with [`flaw!`] right after the check that must catch
+//! it: one [`Layer`] override on top of `InMemoryBackend` (which passes the
+//! suite), and a test that runs that check on it and requires it to fail.
+
+#![cfg_attr(not(test), allow(unused_imports))]
+
+/// What a flaw's body can name without imports.
+#[cfg(test)]
+pub(crate) mod prelude {
+    pub(crate) use std::sync::Arc;
+
+    pub(crate) use async_trait::async_trait;
+    pub(crate) use bytes::Bytes;
+    pub(crate) use wacore::appstate::hash::HashState;
+    pub(crate) use wacore::store::error::{Result, StoreError};
+    pub(crate) use wacore::store::traits::{
+        Backend, DeviceListRecord, LidPnMappingEntry, TcTokenEntry,
+    };
+
+    pub(crate) use crate::storage::{Layer, Layered};
+}
+
+/// `flaw! { /// what is broken
+///     name, caught_by: check_fn { extra_field: Type, ... };
+///     async fn overridden_method(&self, ...) -> ... { ... } }`
+///
+/// Expands (in test builds) to `mod name` holding the broken store and the
+/// test `name::is_caught`. Extra fields start at `Default::default()`.
+macro_rules! flaw {
+    (
+        $(#[$doc:meta])*
+        $name:ident, caught_by: $check:ident $({ $($field:ident: $fty:ty),* $(,)? })?;
+        $($body:tt)*
+    ) => {
+        #[cfg(test)]
+        mod $name {
+            #[allow(unused_imports)]
+            use $crate::storage::flaws::prelude::*;
+
+            $(#[$doc])*
+            struct Flawed {
+                inner: Arc<dyn Backend>,
+                $($($field: $fty,)*)?
+            }
+
+            #[async_trait]
+            impl Layer for Flawed {
+                fn inner(&self) -> &dyn Backend {
+                    &*self.inner
+                }
+                $($body)*
+            }
+
+            #[test]
+            fn is_caught() {
+                $crate::storage::flaws::assert_caught(stringify!($check), |inner| {
+                    Arc::new(Layered(Flawed {
+                        inner,
+                        $($($field: Default::default(),)*)?
+                    }))
+                });
+            }
+        }
+    };
+}
+pub(crate) use flaw;
+
+#[cfg(test)]
+pub(crate) use testing::*;
+
+#[cfg(test)]
+mod testing {
+    use std::sync::Arc;
+
+    use wacore::store::InMemoryBackend;
+    use wacore::store::traits::Backend;
+
+    use crate::storage::{
+        Layer, Layered, SimpleFactory, all_checks, in_memory, run_check, run_suite,
+    };
+    use crate::{Executor, Expectations, Outcome};
+
+    type Wrap = dyn Fn(Arc<dyn Backend>) -> Arc<dyn Backend> + Send + Sync;
+
+    /// A factory of `InMemoryBackend`s wrapped by `wrap`.
+    pub(crate) fn flawed_factory(
+        wrap: impl Fn(Arc<dyn Backend>) -> Arc<dyn Backend> + Send + Sync + 'static,
+    ) -> SimpleFactory {
+        let wrap: Arc<Wrap> = Arc::new(wrap);
+        SimpleFactory::new("flawed", in_memory::capabilities(), move || {
+            let store = wrap(Arc::new(InMemoryBackend::new()));
+            async move { Ok(store) }
+        })
+    }
+
+    /// Runs the check named `area::check` on the flawed store and requires a failure.
+    pub(crate) fn assert_caught(
+        check: &str,
+        wrap: impl Fn(Arc<dyn Backend>) -> Arc<dyn Backend> + Send + Sync + 'static,
+    ) {
+        let suffix = format!("::{check}");
+        let matching: Vec<_> = all_checks()
+            .into_iter()
+            .filter(|c| c.name.ends_with(&suffix))
+            .collect();
+        assert_eq!(matching.len(), 1, "no single check is named *{suffix}");
+        let factory = flawed_factory(wrap);
+        let report =
+            Executor::DEFAULT.block_on(run_check(&matching[0], &factory, &Expectations::none()));
+        match report.outcome {
+            Outcome::Failed { message } => eprintln!("caught by {}: {message}", report.check),
+            other => panic!("{} missed the flaw: {other:?}", report.check),
+        }
+    }
+
+    /// Forwards everything: the wrapper itself changes nothing.
+    struct Unflawed(Arc<dyn Backend>);
+
+    impl Layer for Unflawed {
+        fn inner(&self) -> &dyn Backend {
+            &*self.0
+        }
+    }
+
+    #[test]
+    fn the_unflawed_wrapper_passes_the_whole_suite() {
+        let factory = flawed_factory(|inner| Arc::new(Layered(Unflawed(inner))));
+        let report = Executor::DEFAULT
+            .block_on(run_suite(
+                &factory,
+                &in_memory::expectations(),
+                |_, _, _| {},
+            ))
+            .expect("the declared deviations name real checks");
+        assert!(report.is_ok(), "{:#?}", report.to_json());
+    }
+}

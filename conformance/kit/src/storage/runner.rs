@@ -1,0 +1,112 @@
+//! Running storage checks against a factory, with declared expectations.
+
+use std::time::Instant;
+
+use super::check::{Check, Ctx};
+use super::factory::Factory;
+use super::registry::all_checks;
+use crate::{CheckReport, Expectations, Outcome, Report, UnknownCheck, Verdict};
+
+/// Runs one check on a fresh store from `factory`, then tears the store down.
+pub async fn run_check(
+    check: &Check,
+    factory: &dyn Factory,
+    expectations: &Expectations,
+) -> CheckReport {
+    let caps = factory.capabilities();
+    let start = Instant::now();
+    let outcome = if !check.needs.met_by(caps) {
+        Outcome::Unsupported {
+            needs: format!("{:?}", check.needs),
+        }
+    } else {
+        judge(check, run_body(check, factory).await, expectations)
+    };
+    CheckReport {
+        check: check.name,
+        area: check.area,
+        methods: check.methods.iter().map(|m| m.name()).collect(),
+        verdict: check.verdict,
+        rule: check.rule,
+        backend: factory.name().to_owned(),
+        outcome,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// The body's result on a fresh store; a failed teardown fails the check.
+async fn run_body(check: &Check, factory: &dyn Factory) -> Result<Option<String>, String> {
+    let instance = match factory.open().await {
+        Ok(instance) => instance,
+        Err(e) => return Err(format!("the factory could not open a fresh store: {e}")),
+    };
+    let mut ctx = Ctx {
+        instance,
+        caps: factory.capabilities(),
+    };
+    // A panicking store or check is a failure of that check, not of the run.
+    let run = std::panic::AssertUnwindSafe((check.run)(&mut ctx));
+    let result = match futures::FutureExt::catch_unwind(run).await {
+        Ok(Ok(observed)) => Ok(observed),
+        Ok(Err(failure)) => Err(failure.0),
+        Err(_) => Err("the check panicked".to_owned()),
+    };
+    match (ctx.instance.teardown().await, result) {
+        (Ok(()), result) => result,
+        (Err(e), Ok(_)) => Err(format!("teardown failed: {e}")),
+        (Err(e), Err(message)) => Err(format!("{message} (and teardown failed: {e})")),
+    }
+}
+
+fn judge(
+    check: &Check,
+    result: Result<Option<String>, String>,
+    expectations: &Expectations,
+) -> Outcome {
+    match (result, expectations.reason(check.name)) {
+        (Ok(observed), None) => Outcome::Passed { observed },
+        (Ok(_), Some(reason)) => Outcome::UnexpectedPass {
+            reason: reason.to_owned(),
+        },
+        (Err(message), None) => Outcome::Failed {
+            message: match check.verdict {
+                Verdict::Defect => format!("{message} (defect; the trait says: {})", check.rule),
+                _ => message,
+            },
+        },
+        (Err(message), Some(reason)) => Outcome::KnownDeviation {
+            message,
+            reason: reason.to_owned(),
+        },
+    }
+}
+
+/// Runs every check whose name passes `select`, calling `progress` after
+/// each. Fails before running anything if `expectations` name a check that
+/// does not exist.
+pub async fn run_checks(
+    factory: &dyn Factory,
+    expectations: &Expectations,
+    select: impl Fn(&Check) -> bool,
+    mut progress: impl FnMut(usize, usize, &CheckReport),
+) -> Result<Report, UnknownCheck> {
+    let checks = all_checks();
+    expectations.validate(checks.iter().map(|c| c.name))?;
+    let selected: Vec<_> = checks.iter().filter(|c| select(c)).collect();
+    let mut report = Report::new(factory.name());
+    for (i, check) in selected.iter().enumerate() {
+        let result = run_check(check, factory, expectations).await;
+        progress(i + 1, selected.len(), &result);
+        report.checks.push(result);
+    }
+    Ok(report)
+}
+
+/// Runs the whole suite, calling `progress` after each check.
+pub async fn run_suite(
+    factory: &dyn Factory,
+    expectations: &Expectations,
+    progress: impl FnMut(usize, usize, &CheckReport),
+) -> Result<Report, UnknownCheck> {
+    run_checks(factory, expectations, |_| true, progress).await
+}

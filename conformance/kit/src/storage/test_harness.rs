@@ -1,0 +1,61 @@
+//! The suite as a `cargo test` target: one test per check, named as in
+//! reports, filtered like any test (`cargo test -- signal::`), with checks the
+//! store cannot run shown as ignored.
+//!
+//! ```toml
+//! [[test]]
+//! name = "conformance"
+//! harness = false
+//! ```
+//! ```ignore
+//! // tests/conformance.rs
+//! fn main() {
+//!     whatsapp_rust_conformance::storage::test_main(my_factory(), Expectations::none());
+//! }
+//! ```
+
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use super::factory::Factory;
+use super::registry::all_checks;
+use super::runner::run_check;
+use crate::{Executor, Expectations, Outcome};
+
+/// Runs the suite as tests on `factory`, with `expectations`, and exits the
+/// process with libtest's status (101 when a check fails). Each check runs on
+/// a fresh [`Executor::DEFAULT`] runtime. Arguments are libtest's: a filter,
+/// `--exact`, `--list`, `--ignored`, `--test-threads N`, ...
+pub fn test_main(factory: impl Factory + 'static, expectations: Expectations) -> ! {
+    let args = Arguments::from_args();
+    libtest_mimic::run(&args, trials(Arc::new(factory), Arc::new(expectations))).exit()
+}
+
+fn trials(factory: Arc<dyn Factory>, expectations: Arc<Expectations>) -> Vec<Trial> {
+    let checks = all_checks();
+    if let Err(unknown) = expectations.validate(checks.iter().map(|c| c.name)) {
+        return vec![Trial::test("expectations", move || {
+            Err(unknown.to_string().into())
+        })];
+    }
+    let caps = factory.capabilities();
+    checks
+        .into_iter()
+        .map(|check| {
+            let (factory, expectations) = (factory.clone(), expectations.clone());
+            Trial::test(check.name, move || {
+                let report =
+                    Executor::DEFAULT.block_on(run_check(&check, &*factory, &expectations));
+                match report.outcome {
+                    Outcome::Failed { message } => {
+                        Err(Failed::from(format!("[{}] {message}", check.verdict)))
+                    }
+                    _ => Ok(()),
+                }
+            })
+            .with_kind(check.area)
+            .with_ignored_flag(!check.needs.met_by(caps))
+        })
+        .collect()
+}
