@@ -1,4 +1,5 @@
-//! Fault injection for the redb engine: the [`faults`](crate::faults)
+//! Fault injection for the redb engine: the kit's
+//! [`faults`](whatsapp_rust_conformance::storage::faults)
 //! workload on a [`SimulatedDisk`], with a fault at every write, sync and
 //! resize the workload makes, one run per fault point.
 //!
@@ -21,12 +22,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wacore::store::traits::Backend;
-use whatsapp_rust_redb_storage::fault::{Fault, OpCounts, OpKind, SimulatedDisk, Tear};
+use whatsapp_rust_redb_simdisk::{Fault, OpCounts, OpKind, SimulatedDisk, Tear};
 use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
 
-use crate::Failure;
-use crate::check::error_chain;
-use crate::faults::{run_step, verify_prefix};
+use whatsapp_rust_conformance::storage::faults::{run_step, verify_prefix};
+use whatsapp_rust_conformance::{Failure, error_chain};
 
 /// One family of faults, swept over every point of one operation kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
-use super::{Budget, Measurement};
+use whatsapp_rust_conformance::storage::bench::{self, Budget, Measurement};
 
 type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
 const SESSIONS: Table = TableDefinition::new("session");
@@ -111,7 +111,7 @@ impl RawRedb {
         {
             let mut s = txn.open_table(SESSIONS)?;
             let mut id = txn.open_table(IDENTITIES)?;
-            for i in 0..super::SEEDED {
+            for i in 0..bench::SEEDED {
                 s.insert(
                     key(&[user(i).as_bytes()]).as_slice(),
                     value(1024).as_slice(),
@@ -137,7 +137,7 @@ impl RawRedb {
     /// Runs one call of `workload` (`i` numbers the run); `None` when the
     /// baseline has no equivalent.
     pub fn run(&self, workload: &str, i: u64) -> Option<Result<(), redb::Error>> {
-        let seeded = super::SEEDED;
+        let seeded = bench::SEEDED;
         Some(match workload {
             "get_session" => self.get(SESSIONS, &key(&[user(i % seeded).as_bytes()])),
             "put_session" => self.put(SESSIONS, key(&[user(i % 5000).as_bytes()]), 1024),
@@ -268,16 +268,16 @@ impl RawRedb {
         Ok(())
     }
 
-    /// Measures `workload` with the loop [`super::measure`] uses; `None`
+    /// Measures `workload` with the loop [`bench::measure`] uses; `None`
     /// when the baseline has no equivalent.
     pub async fn measure(
         &self,
-        workload: &super::Workload,
+        workload: &bench::Workload,
         budget: Budget,
         counter: &mut u64,
     ) -> Option<Result<Measurement, String>> {
         RAW_WORKLOADS.iter().find(|w| **w == workload.name)?;
-        let timed = super::time_runs(budget, counter, |i| {
+        let timed = bench::time_runs(budget, counter, |i| {
             let outcome = self.run(workload.name, i).expect("listed workload");
             std::future::ready(outcome.map_err(|e| e.to_string()))
         })

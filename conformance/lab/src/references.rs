@@ -1,29 +1,83 @@
 //! Factories for the embedded default (our redb engine) and the two bundled
-//! references, with their declared deviations. Behind the `references`
-//! feature: `SqliteStore` compiles SQLite (C), which third parties need not.
+//! references, with their declared deviations. `SqliteStore` compiles SQLite
+//! (C), which is why these live in the lab and not in the kit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tempfile::TempDir;
-use wacore::store::InMemoryBackend;
 use wacore::store::traits::Backend;
+use whatsapp_rust_conformance::Expectations;
+use whatsapp_rust_conformance::storage::{Capabilities, Factory, Instance, SetupError, in_memory};
 use whatsapp_rust_redb_storage::RedbStore;
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
-use crate::{Capabilities, Expectations, Factory, Instance, SimpleFactory};
+/// A backend the lab knows by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reference {
+    /// Our redb engine, default configuration (fsync before every ack).
+    Redb,
+    /// `SqliteStore` 0.7.0, default configuration.
+    Sqlite,
+    /// wacore's `InMemoryBackend`.
+    Memory,
+}
 
-/// The backends the CLI knows, in `--backend all` order.
-pub const BACKENDS: &[&str] = &["redb", "sqlite", "memory"];
+impl Reference {
+    /// Every reference, in report order.
+    pub const ALL: [Reference; 3] = [Reference::Redb, Reference::Sqlite, Reference::Memory];
 
-/// The factory and declared expectations of a named reference backend.
-pub fn backend(name: &str) -> Option<(Box<dyn Factory>, Expectations)> {
-    match name {
-        "redb" => Some((Box::new(RedbFactory), Expectations::none())),
-        "sqlite" => Some((Box::new(SqliteFactory), sqlite_expectations())),
-        "memory" => Some((Box::new(memory_factory()), memory_expectations())),
-        _ => None,
+    /// The name in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reference::Redb => "redb",
+            Reference::Sqlite => "sqlite",
+            Reference::Memory => "memory",
+        }
+    }
+
+    /// The reference named `name`.
+    pub fn from_name(name: &str) -> Option<Reference> {
+        Reference::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// Whether its data survives a reopen (crash campaigns need that).
+    pub fn is_persistent(self) -> bool {
+        self != Reference::Memory
+    }
+
+    /// Whether it needs a tokio runtime (`SqliteStore` calls `spawn_blocking`).
+    pub fn needs_tokio(self) -> bool {
+        self == Reference::Sqlite
+    }
+
+    /// A factory of fresh stores.
+    pub fn factory(self) -> Box<dyn Factory> {
+        match self {
+            Reference::Redb => Box::new(RedbFactory),
+            Reference::Sqlite => Box::new(SqliteFactory),
+            Reference::Memory => Box::new(in_memory::factory()),
+        }
+    }
+
+    /// Its declared deviations.
+    pub fn expectations(self) -> Expectations {
+        match self {
+            Reference::Redb => Expectations::none(),
+            Reference::Sqlite => sqlite_expectations(),
+            Reference::Memory => in_memory::expectations(),
+        }
+    }
+
+    /// Opens the store at `path` (persistent references only): the crash
+    /// campaign's parent and child both open it this way.
+    pub async fn open_at(self, path: &Path) -> Result<Arc<dyn Backend>, SetupError> {
+        match self {
+            Reference::Redb => Ok(Arc::new(RedbStore::open(path)?)),
+            Reference::Sqlite => Ok(Arc::new(SqliteStore::new(&path.to_string_lossy()).await?)),
+            Reference::Memory => Err(SetupError::Unsupported("a path (it is not persistent)")),
+        }
     }
 }
 
@@ -39,6 +93,7 @@ impl RedbInstance {
     fn path(&self) -> PathBuf {
         self.dir.path().join("store.redb")
     }
+
     fn handle(&self) -> &RedbStore {
         self.store.as_ref().expect("store is open between reopens")
     }
@@ -52,9 +107,9 @@ impl Factory for RedbFactory {
     fn capabilities(&self) -> Capabilities {
         Capabilities::all()
     }
-    async fn open(&self) -> Result<Box<dyn Instance>, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let store = RedbStore::open(dir.path().join("store.redb")).map_err(|e| e.to_string())?;
+    async fn open(&self) -> Result<Box<dyn Instance>, SetupError> {
+        let dir = tempfile::tempdir()?;
+        let store = RedbStore::open(dir.path().join("store.redb"))?;
         Ok(Box::new(RedbInstance {
             dir,
             store: Some(store),
@@ -67,19 +122,28 @@ impl Instance for RedbInstance {
     fn store(&self) -> Arc<dyn Backend> {
         Arc::new(self.handle().clone())
     }
-    async fn reopen(&mut self) -> Result<(), String> {
+    async fn reopen(&mut self) -> Result<(), SetupError> {
         if let Some(store) = self.store.take() {
-            store.close().await.map_err(|e| e.to_string())?;
+            store.close().await?;
         }
-        self.store = Some(RedbStore::open(self.path()).map_err(|e| e.to_string())?);
+        self.store = Some(RedbStore::open(self.path())?);
         Ok(())
     }
-    async fn account(&self, device_id: i32) -> Result<Arc<dyn Backend>, String> {
+    async fn account(&self, device_id: i32) -> Result<Arc<dyn Backend>, SetupError> {
         Ok(Arc::new(self.handle().for_device(device_id)))
     }
-    async fn second_handle(&self) -> Result<Arc<dyn Backend>, String> {
+    async fn second_handle(&self) -> Result<Arc<dyn Backend>, SetupError> {
         let store = self.handle();
         Ok(Arc::new(store.for_device(store.device_id())))
+    }
+    /// Flushes and closes the file before its directory is removed.
+    async fn teardown(self: Box<Self>) -> Result<(), SetupError> {
+        let RedbInstance { dir, store } = *self;
+        if let Some(store) = store {
+            store.close().await?;
+        }
+        drop(dir);
+        Ok(())
     }
 }
 
@@ -109,10 +173,10 @@ impl Factory for SqliteFactory {
     fn capabilities(&self) -> Capabilities {
         Capabilities::all()
     }
-    async fn open(&self) -> Result<Box<dyn Instance>, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    async fn open(&self) -> Result<Box<dyn Instance>, SetupError> {
+        let dir = tempfile::tempdir()?;
         let url = dir.path().join("store.db").to_string_lossy().into_owned();
-        let store = SqliteStore::new(&url).await.map_err(|e| e.to_string())?;
+        let store = SqliteStore::new(&url).await?;
         Ok(Box::new(SqliteInstance {
             dir,
             store: Arc::new(store),
@@ -125,39 +189,18 @@ impl Instance for SqliteInstance {
     fn store(&self) -> Arc<dyn Backend> {
         self.store.clone()
     }
-    async fn reopen(&mut self) -> Result<(), String> {
-        self.store = Arc::new(
-            SqliteStore::new(&self.url())
-                .await
-                .map_err(|e| e.to_string())?,
-        );
+    async fn reopen(&mut self) -> Result<(), SetupError> {
+        self.store = Arc::new(SqliteStore::new(&self.url()).await?);
         Ok(())
     }
-    async fn account(&self, device_id: i32) -> Result<Arc<dyn Backend>, String> {
-        let store = SqliteStore::new_for_device(&self.url(), device_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Arc::new(store))
-    }
-    async fn second_handle(&self) -> Result<Arc<dyn Backend>, String> {
+    async fn account(&self, device_id: i32) -> Result<Arc<dyn Backend>, SetupError> {
         Ok(Arc::new(
-            SqliteStore::new(&self.url())
-                .await
-                .map_err(|e| e.to_string())?,
+            SqliteStore::new_for_device(&self.url(), device_id).await?,
         ))
     }
-}
-
-/// `InMemoryBackend`: one account, not persistent, with the pending-inbound
-/// buffer and group metadata.
-pub fn memory_factory() -> SimpleFactory {
-    SimpleFactory::new(
-        "memory",
-        Capabilities::none()
-            .pending_inbound(true)
-            .group_metadata(true),
-        || async { Ok(Arc::new(InMemoryBackend::new()) as Arc<dyn Backend>) },
-    )
+    async fn second_handle(&self) -> Result<Arc<dyn Backend>, SetupError> {
+        Ok(Arc::new(SqliteStore::new(&self.url()).await?))
+    }
 }
 
 /// Deviations of `SqliteStore` 0.7.0, each a known defect.
@@ -179,29 +222,4 @@ pub fn sqlite_expectations() -> Expectations {
             "app_sync::mutation_mac_batches_are_never_seen_half_written",
             "SqliteStore 0.7.0 commits put_mutation_macs every 100 rows (delete_mutation_macs every 500): another connection, or a crash, sees half a batch",
         )
-}
-
-/// Deviations of `InMemoryBackend` 0.7.0.
-pub fn memory_expectations() -> Expectations {
-    Expectations::none().expect_failure(
-        "protocol::pn_mapping_after_a_remap",
-        "InMemoryBackend 0.7.0 keeps one reverse entry per phone and deletes it when a LID of that phone is remapped, so the phone's other LIDs are no longer found (found by the model-based tests)",
-    )
-}
-
-/// Opens the store of a crash-check child at `path` (`redb` or `sqlite`).
-pub async fn open_at(backend: &str, path: &std::path::Path) -> Result<Arc<dyn Backend>, String> {
-    match backend {
-        "redb" => {
-            Ok(Arc::new(RedbStore::open(path).map_err(|e| {
-                format!("{e}: {:?}", std::error::Error::source(&e))
-            })?))
-        }
-        "sqlite" => Ok(Arc::new(
-            SqliteStore::new(&path.to_string_lossy())
-                .await
-                .map_err(|e| e.to_string())?,
-        )),
-        other => Err(format!("{other} is not a persistent reference backend")),
-    }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::Measurement;
+use whatsapp_rust_conformance::storage::bench::Measurement;
 
 /// The column a figure goes in: the store's name, except that raw redb runs
 /// in both durabilities and its non-durable figures go in `redb-raw-nosync`.
@@ -103,25 +103,24 @@ pub fn table(results: &[Measurement]) -> String {
     out
 }
 
-fn json_string(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
-}
+/// The `bench` JSON document's schema (see `docs/CLI.md`).
+pub const SCHEMA: &str = "whatsapp-rust-conformance/bench/v1";
 
-/// `[{"workload": ..., "backend": ..., "durability": ..., "ops_per_sec": ...}, ...]`
-pub fn json(results: &[Measurement]) -> String {
-    let rows: Vec<String> = results
+/// `{"schema": SCHEMA, "results": [{"workload", "backend", "durability", "ops_per_sec"}, ...]}`
+pub fn json_document(results: &[Measurement]) -> String {
+    let rows: Vec<_> = results
         .iter()
         .map(|m| {
-            format!(
-                "{{\"workload\": {}, \"backend\": {}, \"durability\": {}, \"ops_per_sec\": {:.1}}}",
-                json_string(&m.workload),
-                json_string(&m.backend),
-                json_string(&m.durability),
-                m.ops_per_sec
-            )
+            serde_json::json!({
+                "workload": m.workload,
+                "backend": m.backend,
+                "durability": m.durability,
+                "ops_per_sec": (m.ops_per_sec * 10.0).round() / 10.0,
+            })
         })
         .collect();
-    format!("[\n  {}\n]", rows.join(",\n  "))
+    let document = serde_json::json!({ "schema": SCHEMA, "results": rows });
+    serde_json::to_string_pretty(&document).expect("a JSON value always serialises")
 }
 
 const COLORS: [&str; 8] = [
@@ -265,10 +264,12 @@ mod tests {
             table.contains("2.00x") && table.contains("0.75x"),
             "{table}"
         );
-        let parsed: serde_json::Value = serde_json::from_str(&json(&results)).unwrap();
-        assert_eq!(parsed.as_array().unwrap().len(), 4);
-        assert_eq!(parsed[0]["backend"], "redb");
-        assert_eq!(parsed[3]["ops_per_sec"], 70000.0);
+        let parsed: serde_json::Value = serde_json::from_str(&json_document(&results)).unwrap();
+        assert_eq!(parsed["schema"], SCHEMA);
+        let rows = &parsed["results"];
+        assert_eq!(rows.as_array().unwrap().len(), 4);
+        assert_eq!(rows[0]["backend"], "redb");
+        assert_eq!(rows[3]["ops_per_sec"], 70000.0);
         let chart = svg(&results, "t<>");
         assert!(chart.starts_with("<svg") && chart.contains("t&lt;&gt;"));
         assert_eq!(chart.matches("<rect x=\"190\"").count(), 4);

@@ -2,7 +2,7 @@
 //! write, sync and resize of a workload that writes every table.
 //! `CONFORMANCE_FAULT_STRIDE` thins the sweep (1 = every point, the default).
 
-use whatsapp_rust_conformance::fault_campaign::FaultCampaign;
+use whatsapp_rust_conformance_lab::fault_campaign::FaultCampaign;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_point_recovers_with_no_acknowledged_write_lost() {
@@ -43,7 +43,7 @@ mod unfinished_creation {
     use std::sync::Arc;
 
     use wacore::store::traits::{Backend, SignalStore};
-    use whatsapp_rust_redb_storage::fault::{Fault, OpKind, SimulatedDisk};
+    use whatsapp_rust_redb_simdisk::{Fault, OpKind, SimulatedDisk};
     use whatsapp_rust_redb_storage::{Error, RedbStore, StoreConfig};
 
     /// The bytes a creation that failed at its `nth` write leaves behind.

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use wacore::store::traits::Backend;
-use whatsapp_rust_conformance::crash::Rng;
-use whatsapp_rust_conformance::faults::{STEP_KINDS, run_step};
+use whatsapp_rust_conformance::storage::crash::Rng;
+use whatsapp_rust_conformance::storage::faults::{STEP_KINDS, run_step};
 use whatsapp_rust_redb_storage::{RedbStore, record_types};
 
 fn corpus(target: &str) -> PathBuf {

@@ -3,13 +3,16 @@
 //! `CONFORMANCE_MODEL_CASES` (default 64), `CONFORMANCE_MODEL_LEN` (60),
 //! `CONFORMANCE_MODEL_SEED` (the clock; printed on failure).
 
-use whatsapp_rust_conformance::model::{ModelRun, Op, check_sequence, compare_sequence, op};
-use whatsapp_rust_conformance::references::{RedbFactory, memory_factory};
-use whatsapp_rust_conformance::{Executor, Factory};
+use whatsapp_rust_conformance::Executor;
+use whatsapp_rust_conformance::storage::model::{
+    ModelRun, Op, check_sequence, compare_sequence, op,
+};
+use whatsapp_rust_conformance::storage::{Factory, in_memory};
+use whatsapp_rust_conformance_lab::references::RedbFactory;
 
 #[test]
 fn redb_matches_the_model_on_every_executor() {
-    for executor in Executor::ALL {
+    for &executor in Executor::ALL {
         ModelRun::from_env()
             .run(&RedbFactory, executor)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -21,7 +24,7 @@ fn redb_matches_the_model_on_every_executor() {
 /// remapped (declared in `memory_expectations`). Any other divergence fails.
 #[test]
 fn in_memory_matches_the_model_but_for_its_known_pn_defect() {
-    match ModelRun::from_env().run(&memory_factory(), Executor::TokioMultiThread) {
+    match ModelRun::from_env().run(&in_memory::factory(), Executor::TokioMultiThread) {
         Ok(()) => {}
         Err(e) => {
             let first = e.lines().next().unwrap_or_default();
@@ -38,8 +41,8 @@ fn in_memory_matches_the_model_but_for_its_known_pn_defect() {
     ];
     let err = Executor::TokioMultiThread
         .block_on(async {
-            let instance = memory_factory().open().await.unwrap();
-            check_sequence(&instance.store(), memory_factory().capabilities(), &ops).await
+            let instance = in_memory::factory().open().await.unwrap();
+            check_sequence(&instance.store(), in_memory::factory().capabilities(), &ops).await
         })
         .expect_err("InMemoryBackend's pn-mapping defect is fixed: drop its expectation");
     assert!(
@@ -59,9 +62,9 @@ fn redb_and_in_memory_agree_differentially() {
             let ops = strategy.new_tree(&mut runner).unwrap().current();
             let (a, b) = (
                 RedbFactory.open().await.unwrap(),
-                memory_factory().open().await.unwrap(),
+                in_memory::factory().open().await.unwrap(),
             );
-            let caps = memory_factory().capabilities();
+            let caps = in_memory::factory().capabilities();
             compare_sequence(&a.store(), &b.store(), caps, &ops)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -74,7 +77,7 @@ fn redb_and_in_memory_agree_differentially() {
 /// timestamps beyond i32).
 #[test]
 fn sqlite_diverges_on_a_known_i32_defect() {
-    use whatsapp_rust_conformance::references::SqliteFactory;
+    use whatsapp_rust_conformance_lab::references::SqliteFactory;
     let run = ModelRun {
         cases: 256,
         max_len: 60,

@@ -176,7 +176,7 @@ impl Campaign {
     ) -> CampaignReport
     where
         O: Fn(PathBuf) -> F,
-        F: std::future::Future<Output = Result<Arc<dyn Backend>, String>>,
+        F: std::future::Future<Output = Result<Arc<dyn Backend>, super::SetupError>>,
     {
         let start = Instant::now();
         let mut rng = Rng::new(self.seed);

@@ -38,4 +38,4 @@ pub use factory::{Capabilities, Factory, Instance, SetupError, SimpleFactory};
 pub use methods::{Layer, Layered, Method, UnknownMethod};
 pub use registry::{all_checks, checks_covering, find_check};
 pub use runner::{run_check, run_checks, run_suite};
-pub use test_harness::test_main;
+pub use test_harness::{test_main, test_main_each};

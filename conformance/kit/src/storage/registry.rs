@@ -34,12 +34,10 @@ pub fn checks_covering(method: Method) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::storage::flaws::flawed_factory;
-    use crate::storage::recording::{Calls, Recording};
-    use crate::storage::{Needs, in_memory, run_check};
+    use crate::storage::recording::methods_called;
+    use crate::storage::{Needs, in_memory};
     use crate::{Executor, Expectations};
 
     /// Runs every check the in-memory reference can run on a recorded store:
@@ -51,11 +49,7 @@ mod tests {
             if !check.needs.met_by(in_memory::capabilities()) {
                 continue;
             }
-            let calls: Calls = Arc::default();
-            let seen = calls.clone();
-            let factory = flawed_factory(move |inner| Recording::wrap(inner, seen.clone()));
-            Executor::DEFAULT.block_on(run_check(&check, &factory, &in_memory::expectations()));
-            let called: BTreeSet<Method> = calls.lock().unwrap().clone();
+            let called = Executor::DEFAULT.block_on(methods_called(&check, &in_memory::factory()));
             let declared: BTreeSet<Method> = check.methods.iter().copied().collect();
             if called != declared {
                 let names: Vec<_> = called.iter().map(|m| m.name()).collect();
@@ -85,7 +79,6 @@ mod tests {
         let names: BTreeSet<_> = checks.iter().map(|c| c.name).collect();
         assert_eq!(names.len(), checks.len());
         assert!(checks.iter().any(|c| c.needs == Needs::Persistent));
-        let _ = Mutex::new(());
         assert!(
             Expectations::none()
                 .expect_failure("signal::no_such_check", "typo")

@@ -29,13 +29,27 @@ use crate::{Executor, Expectations, Outcome};
 /// `--exact`, `--list`, `--ignored`, `--test-threads N`, ...
 pub fn test_main(factory: impl Factory + 'static, expectations: Expectations) -> ! {
     let args = Arguments::from_args();
-    libtest_mimic::run(&args, trials(Arc::new(factory), Arc::new(expectations))).exit()
+    libtest_mimic::run(&args, trials(Arc::new(factory), Arc::new(expectations), "")).exit()
 }
 
-fn trials(factory: Arc<dyn Factory>, expectations: Arc<Expectations>) -> Vec<Trial> {
+/// [`test_main`] over several stores at once: each test is named
+/// `<factory name>/<check>` (`redb/signal::identity_round_trip`).
+pub fn test_main_each(stores: Vec<(Box<dyn Factory>, Expectations)>) -> ! {
+    let args = Arguments::from_args();
+    let trials = stores
+        .into_iter()
+        .flat_map(|(factory, expectations)| {
+            let prefix = format!("{}/", factory.name());
+            trials(Arc::from(factory), Arc::new(expectations), &prefix)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit()
+}
+
+fn trials(factory: Arc<dyn Factory>, expectations: Arc<Expectations>, prefix: &str) -> Vec<Trial> {
     let checks = all_checks();
     if let Err(unknown) = expectations.validate(checks.iter().map(|c| c.name)) {
-        return vec![Trial::test("expectations", move || {
+        return vec![Trial::test(format!("{prefix}expectations"), move || {
             Err(unknown.to_string().into())
         })];
     }
@@ -44,7 +58,7 @@ fn trials(factory: Arc<dyn Factory>, expectations: Arc<Expectations>) -> Vec<Tri
         .into_iter()
         .map(|check| {
             let (factory, expectations) = (factory.clone(), expectations.clone());
-            Trial::test(check.name, move || {
+            Trial::test(format!("{prefix}{}", check.name), move || {
                 let report =
                     Executor::DEFAULT.block_on(run_check(&check, &*factory, &expectations));
                 match report.outcome {

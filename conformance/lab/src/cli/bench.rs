@@ -9,25 +9,47 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use clap::builder::PossibleValuesParser;
 use wacore::store::InMemoryBackend;
 use wacore::store::traits::{Backend, SignalStore};
-use whatsapp_rust_conformance::bench::raw_redb::RawRedb;
-use whatsapp_rust_conformance::bench::{
-    Budget, Measurement, Subject, all_workloads, measure, report, seed,
+use whatsapp_rust_conformance::storage::bench::{
+    Budget, Measurement, Subject, all_workloads, measure, seed,
 };
-use whatsapp_rust_conformance::faults::{STEP_KINDS, run_step};
+use whatsapp_rust_conformance::storage::faults::{STEP_KINDS, run_step};
+use whatsapp_rust_conformance_lab::raw_redb::RawRedb;
+use whatsapp_rust_conformance_lab::report;
 use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
-use super::{flag, runtime};
+use super::runtime;
 
-const USAGE: &str = "usage: whatsapp-rust-conformance bench [--quick] [--json] [--filter TEXT] [--backend LIST] [--chart PATH] [--no-extras]
-  --quick      about 0.25 s per figure: the whole run in under two minutes (default about 2.5 s)
-  --json       stdout is a JSON array of {workload, backend, durability, ops_per_sec}; the table goes to stderr
-  --filter     only workloads whose name contains TEXT
-  --backend    comma-separated subset of redb,redb-relaxed,sqlite,memory,redb-raw (default all)
-  --chart      where to write the SVG chart (default bench-results.svg)
-  --no-extras  skip file size, 100 MB open time and resident memory";
+/// Every store `bench` knows, in table order.
+const BACKENDS: [&str; 5] = ["redb", "redb-relaxed", "sqlite", "memory", "redb-raw"];
+
+/// Arguments of `bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// About 0.25 s per figure: the whole run in under two minutes (default about 2.5 s).
+    #[arg(long)]
+    quick: bool,
+    /// stdout is a JSON document (schema `whatsapp-rust-conformance/bench/v1`);
+    /// the table goes to stderr.
+    #[arg(long)]
+    json: bool,
+    /// Only workloads whose name contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Stores to measure, comma-separated, or `all`.
+    #[arg(long, short, value_delimiter = ',', default_value = "all",
+          value_parser = PossibleValuesParser::new(["redb", "redb-relaxed", "sqlite", "memory", "redb-raw", "all"]))]
+    backend: Vec<String>,
+    /// Where to write the SVG chart.
+    #[arg(long, default_value = "bench-results.svg")]
+    chart: PathBuf,
+    /// Skip file size, 100 MB open time and resident memory.
+    #[arg(long)]
+    no_extras: bool,
+}
 
 const DURABLE: &str = "fsync before ack";
 const RELAXED: &str = "crash may lose the last 1 s (flush every 1 s)";
@@ -35,54 +57,20 @@ const SQLITE: &str =
     "WAL, synchronous=NORMAL: no fsync per commit, power loss may lose recent commits";
 const MEMORY: &str = "not persistent";
 
-/// Runs the command.
-pub fn run(args: &[String]) -> ExitCode {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let known = [
-        "--quick",
-        "--json",
-        "--no-extras",
-        "--filter",
-        "--chart",
-        "--backend",
-    ];
-    let mut skip = false;
-    for a in args {
-        if skip {
-            skip = false;
-            continue;
-        }
-        if !known.contains(&a.as_str()) {
-            eprintln!("unknown option {a:?}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-        skip = a == "--filter" || a == "--chart" || a == "--backend";
-    }
+/// Runs `bench`.
+pub fn run(args: Args) -> ExitCode {
     if cfg!(debug_assertions) {
         eprintln!(
             "warning: a debug build; its figures say little. Use `cargo kit-bench` (a release build)."
         );
     }
-    let quick = args.iter().any(|a| a == "--quick");
-    let json = args.iter().any(|a| a == "--json");
-    let extras = !args.iter().any(|a| a == "--no-extras");
-    let filter = flag(args, "--filter").map(str::to_owned);
-    let all = ["redb", "redb-relaxed", "sqlite", "memory", "redb-raw"];
-    let backends: Vec<String> = match flag(args, "--backend") {
-        None => all.iter().map(|s| s.to_string()).collect(),
-        Some(list) => list.split(',').map(str::to_owned).collect(),
+    let (quick, json, extras, chart) = (args.quick, args.json, !args.no_extras, args.chart);
+    let filter = args.filter;
+    let backends: Vec<String> = if args.backend.iter().any(|b| b == "all") {
+        BACKENDS.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.backend
     };
-    if let Some(bad) = backends.iter().find(|b| !all.contains(&b.as_str())) {
-        eprintln!(
-            "unknown backend {bad:?}: choose from {}\n{USAGE}",
-            all.join(",")
-        );
-        return ExitCode::from(2);
-    }
-    let chart = PathBuf::from(flag(args, "--chart").unwrap_or("bench-results.svg"));
     let budget = if quick {
         Budget::quick()
     } else {
@@ -97,7 +85,7 @@ pub fn run(args: &[String]) -> ExitCode {
             let table = report::table(&results);
             let machine = machine();
             if json {
-                println!("{}", report::json(&results));
+                println!("{}", report::json_document(&results));
                 eprintln!("\n{table}");
             } else {
                 println!("\n{table}");

@@ -3,71 +3,88 @@
 
 use std::process::ExitCode;
 
-use whatsapp_rust_conformance::fault_campaign::FaultCampaign;
+use whatsapp_rust_conformance_lab::fault_campaign::FaultCampaign;
 
-use super::{number, runtime};
+use super::{print_json, runtime, time_left};
 
-const USAGE: &str =
-    "usage: whatsapp-rust-conformance faults [--steps N] [--flush-every N] [--stride N]
-  --steps        workload steps per run (default 36: every step kind twice)
-  --flush-every  relaxed scenarios flush after this many steps (default 4)
-  --stride       inject at every N-th fault point only (default 1: every point)";
+/// The `faults` JSON document's schema (see `docs/CLI.md`).
+pub const SCHEMA: &str = "whatsapp-rust-conformance/faults/v1";
 
-/// Runs the command; exit 0 when every fault point fired and recovered.
-pub fn run(args: &[String]) -> ExitCode {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let parsed = (|| -> Result<FaultCampaign, String> {
-        let mut campaign = FaultCampaign::new();
-        campaign.steps = number(args, "--steps", "CONFORMANCE_FAULT_STEPS", campaign.steps)?;
-        campaign.flush_every = number(
-            args,
-            "--flush-every",
-            "CONFORMANCE_FAULT_FLUSH_EVERY",
-            campaign.flush_every,
-        )?;
-        campaign.stride = number(args, "--stride", "CONFORMANCE_FAULT_STRIDE", 1)?;
-        if campaign.steps == 0 || campaign.flush_every == 0 || campaign.stride == 0 {
-            return Err("--steps, --flush-every and --stride must be at least 1".into());
-        }
-        Ok(campaign)
-    })();
-    let campaign = match parsed {
-        Ok(c) => c,
-        Err(msg) => {
-            eprintln!("{msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+/// Arguments of `faults`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Workload steps per run (36: every step kind twice).
+    #[arg(long, env = "CONFORMANCE_FAULT_STEPS", default_value_t = 36,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    steps: u64,
+    /// Relaxed scenarios flush after this many steps.
+    #[arg(long, env = "CONFORMANCE_FAULT_FLUSH_EVERY", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    flush_every: u64,
+    /// Inject at every N-th fault point only (1: every point).
+    #[arg(long, env = "CONFORMANCE_FAULT_STRIDE", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    stride: u64,
+    /// Print one JSON document on stdout; progress goes to stderr.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `faults`; exit 0 when every fault point fired and recovered.
+pub fn run(args: Args) -> ExitCode {
+    let mut campaign = FaultCampaign::new();
+    campaign.steps = args.steps;
+    campaign.flush_every = args.flush_every;
+    campaign.stride = args.stride;
     eprintln!(
         "fault sweep on the redb engine: {} steps per run, relaxed flush every {}, every {} fault point(s)",
         campaign.steps, campaign.flush_every, campaign.stride
     );
-    let result = runtime().block_on(
-        campaign.run(|scenario, done, total| eprintln!("[{}] {done}/{total}", scenario.label())),
-    );
+    let started = std::time::Instant::now();
+    let result = runtime().block_on(campaign.run(|scenario, done, total| {
+        eprintln!(
+            "[{}] {done}/{total} ({} in this scenario)",
+            scenario.label(),
+            time_left(started.elapsed(), done as usize, total as usize)
+        )
+    }));
     let report = match result {
         Ok(r) => r,
         Err(f) => {
-            println!("FAIL the fault-free workload: {f}");
+            eprintln!("FAIL the fault-free workload: {f}");
             return ExitCode::FAILURE;
         }
     };
-    print!("{}", report.table());
     let failures = report.failures();
-    for f in &failures {
-        println!("FAIL {f}");
-    }
     let points: u64 = report.scenarios.iter().map(|s| s.points).sum();
-    println!(
+    let summary = format!(
         "{} faults injected at {points} fault points in {:.1} s",
         report.faults_injected(),
         report.elapsed.as_secs_f64()
     );
     let failed = failures.len() as u64 + points.saturating_sub(report.faults_injected());
-    println!("{} passed, {failed} failed", points.saturating_sub(failed));
+    let passed = points.saturating_sub(failed);
+    if args.json {
+        print_json(&serde_json::json!({
+            "schema": SCHEMA,
+            "steps": campaign.steps,
+            "points": points,
+            "faults_injected": report.faults_injected(),
+            "seconds": report.elapsed.as_secs_f64(),
+            "failures": failures,
+            "passed": passed,
+            "failed": failed,
+        }));
+        eprint!("{}", report.table());
+        eprintln!("{summary}\n{passed} passed, {failed} failed");
+    } else {
+        print!("{}", report.table());
+        for f in &failures {
+            println!("FAIL {f}");
+        }
+        println!("{summary}");
+        println!("{passed} passed, {failed} failed");
+    }
     if report.is_ok() {
         ExitCode::SUCCESS
     } else {

@@ -302,7 +302,7 @@ check!(
     "AppSyncStore",
     Defect,
     SecondHandle,
-    [],
+    [put_mutation_macs, get_mutation_macs],
     "put_mutation_macs stores the MACs of one patch version: a batch is one transaction, so no reader sees part of it (a torn batch corrupts the next patch's ltHash)",
     |ctx| {
         let writer = ctx.store();
