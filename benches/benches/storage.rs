@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use whatsapp_rust_conformance::bench::{Class, all_workloads, seed};
+use whatsapp_rust_conformance::storage::bench::{Class, all_workloads, seed};
 use whatsapp_rust_storage_benches::{Recorder, Subject, subjects};
 
 fn main() {

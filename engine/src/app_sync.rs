@@ -20,7 +20,10 @@ impl RedbStore {
     }
 }
 
+// Every method is overridden: a trait default would silently change
+// behaviour (a read-modify-write race, a row-by-row batch). CI runs clippy.
 #[async_trait]
+#[deny(clippy::missing_trait_methods)]
 impl AppSyncStore for RedbStore {
     async fn get_sync_key(&self, key_id: &[u8]) -> Result<Option<AppStateSyncKey>> {
         self.get_record(SYNC_KEYS, self.key().last(key_id))

@@ -58,7 +58,10 @@ pub fn model_ops_redb(ops: &[Op]) {
     let store: Arc<dyn Backend> = Arc::new(redb_in_memory());
     let result = runtime().block_on(check_sequence(&store, Capabilities::all(), ops));
     if let Err(e) = result {
-        panic!("redb disagrees with the model: {e}\n{}", replay_snippet(ops));
+        panic!(
+            "redb disagrees with the model: {e}\n{}",
+            replay_snippet(ops)
+        );
     }
 }
 
@@ -74,7 +77,10 @@ pub fn model_ops_memory(ops: &[Op]) {
     if let Err(e) = runtime().block_on(check_sequence(&store, caps, ops)) {
         let known = e.contains("GetPnMapping") && e.contains("store returned None");
         if !known {
-            panic!("InMemoryBackend disagrees with the model: {e}\n{}", replay_snippet(ops));
+            panic!(
+                "InMemoryBackend disagrees with the model: {e}\n{}",
+                replay_snippet(ops)
+            );
         }
     }
 }

@@ -104,8 +104,7 @@ pub async fn methods_called(check: &Check, factory: &dyn Factory) -> BTreeSet<Me
     let calls: Calls = Arc::default();
     let recording = RecordingFactory::new(FactoryRef(factory), calls.clone());
     run_check(check, &recording, &Expectations::none()).await;
-    let called = calls.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    called
+    calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// A borrowed factory, so [`methods_called`] needs no ownership.

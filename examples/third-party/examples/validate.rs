@@ -1,9 +1,9 @@
 //! Validate a third-party backend with the kit, from zero to a report:
 //!
 //! ```text
-//! cargo run -p whatsapp-rust-storage-examples --bin validate_btree_store
+//! cd examples/third-party && cargo run --example validate
 //! ```
-//! The store is `BTreeStore` (examples/src/btree_store.rs). It declares no
+//! The store is this crate's `BTreeStore`. It declares no
 //! optional capability, so the kit checks that the trait defaults it relies
 //! on behave as documented (pending inbound fails closed, group metadata is a
 //! no-op) and reports the checks it cannot run.
@@ -11,17 +11,25 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use whatsapp_rust_conformance::{Capabilities, Expectations, Outcome, SimpleFactory, run_suite};
-use whatsapp_rust_storage_examples::btree_store::BTreeStore;
+use btree_store::BTreeStore;
+use whatsapp_rust_conformance::storage::{Capabilities, SimpleFactory, run_suite};
+use whatsapp_rust_conformance::{Executor, Expectations, Outcome};
 
 fn main() -> ExitCode {
     let factory = SimpleFactory::new("btree", Capabilities::none(), || async {
         Ok(Arc::new(BTreeStore::new()) as _)
     });
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let report = runtime.block_on(run_suite(&factory, &Expectations::none(), |i, n, r| {
+    let expectations = Expectations::none();
+    let suite = run_suite(&factory, &expectations, |i, n, r| {
         eprintln!("[{i:>2}/{n}] {:<58} {}", r.check, r.outcome.label());
-    }));
+    });
+    let report = match Executor::DEFAULT.block_on(suite) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     for c in &report.checks {
         match &c.outcome {
             Outcome::Failed { message } => println!("FAIL {} ({}): {message}", c.check, c.verdict),

@@ -15,11 +15,11 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use whatsapp_rust::wacore::appstate::hash::HashState;
-use whatsapp_rust::wacore::appstate::processor::AppStateMutationMAC;
-use whatsapp_rust::wacore::store::Device;
-use whatsapp_rust::wacore::store::error::Result;
-use whatsapp_rust::wacore::store::traits::{
+use wacore::appstate::hash::HashState;
+use wacore::appstate::processor::AppStateMutationMAC;
+use wacore::store::Device;
+use wacore::store::error::Result;
+use wacore::store::traits::{
     AppStateSyncKey, AppSyncStore, DeviceListRecord, DeviceStore, LidPnMappingEntry,
     MsgSecretEntry, MsgSecretStore, ProtocolStore, SignalStore, TcTokenEntry,
     merge_msg_secret_expiry, merge_msg_secret_message_ts,
@@ -385,7 +385,7 @@ impl ProtocolStore for BTreeStore {
         message_id: &str,
         payload: &[u8],
     ) -> Result<()> {
-        let now = whatsapp_rust::wacore::time::now_secs();
+        let now = wacore::time::now_secs();
         self.with(|s| {
             drop(s.sent.insert(
                 (chat_jid.into(), message_id.into()),

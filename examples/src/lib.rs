@@ -1,3 +1,0 @@
-//! Shared code of the examples.
-
-pub mod btree_store;
