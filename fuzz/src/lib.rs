@@ -75,7 +75,7 @@ pub fn model_ops_memory(ops: &[Op]) {
         .pending_inbound(true)
         .group_metadata(true);
     if let Err(e) = runtime().block_on(check_sequence(&store, caps, ops)) {
-        let known = e.contains("GetPnMapping") && e.contains("store returned None");
+        let known = e.contains("GetPnMapping") && e.contains("store returned Lid(None)");
         if !known {
             panic!(
                 "InMemoryBackend disagrees with the model: {e}\n{}",

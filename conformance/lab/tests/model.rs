@@ -5,7 +5,7 @@
 
 use whatsapp_rust_conformance::Executor;
 use whatsapp_rust_conformance::storage::model::{
-    ModelRun, Op, check_sequence, compare_sequence, op,
+    ModelRun, Op, check_sequence, compare_sequence, op, protocol::ProtocolOp,
 };
 use whatsapp_rust_conformance::storage::{Factory, in_memory};
 use whatsapp_rust_conformance_lab::references::RedbFactory;
@@ -29,15 +29,19 @@ fn in_memory_matches_the_model_but_for_its_known_pn_defect() {
         Err(e) => {
             let first = e.lines().next().unwrap_or_default();
             assert!(
-                first.contains("GetPnMapping") && first.contains("store returned None"),
+                first.contains("GetPnMapping") && first.contains("store returned Lid(None)"),
                 "{e}"
             );
         }
     }
     // The defect itself, as the model shrinks it:
     let ops = [
-        Op::PutLidMappings(vec![(0, 0, 0), (2, 0, 0), (2, 1, 0)]),
-        Op::GetPnMapping(0),
+        Op::Protocol(ProtocolOp::PutLidMappings(vec![
+            (0, 0, 0),
+            (2, 0, 0),
+            (2, 1, 0),
+        ])),
+        Op::Protocol(ProtocolOp::GetPnMapping(0)),
     ];
     let err = Executor::TokioMultiThread
         .block_on(async {
@@ -46,7 +50,7 @@ fn in_memory_matches_the_model_but_for_its_known_pn_defect() {
         })
         .expect_err("InMemoryBackend's pn-mapping defect is fixed: drop its expectation");
     assert!(
-        err.contains("GetPnMapping(0): store returned None"),
+        err.contains("GetPnMapping(0)): store returned Lid(None)"),
         "{err}"
     );
 }
