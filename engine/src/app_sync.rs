@@ -16,7 +16,7 @@ use crate::tables::{APP_STATE_VERSIONS, LATEST_SYNC_KEY, MUTATION_MACS, SYNC_KEY
 
 impl RedbStore {
     fn mac_key(&self, collection: &str, index_mac: &[u8]) -> Key {
-        self.key().part(collection).last(index_mac)
+        self.key().scoped(collection, index_mac)
     }
 }
 
@@ -26,12 +26,12 @@ impl RedbStore {
 #[deny(clippy::missing_trait_methods)]
 impl AppSyncStore for RedbStore {
     async fn get_sync_key(&self, key_id: &[u8]) -> Result<Option<AppStateSyncKey>> {
-        self.get_record(SYNC_KEYS, self.key().last(key_id))
+        self.get_record(SYNC_KEYS, self.key().named(key_id))
     }
 
     /// Also records `key_id` as the latest key, in the same transaction.
     async fn set_sync_key(&self, key_id: &[u8], key: AppStateSyncKey) -> Result<()> {
-        let row_key = self.key().last(key_id);
+        let row_key = self.key().named(key_id);
         let latest_key = self.key();
         let record = key.encode();
         let latest = Blob::encode_slice(key_id);
@@ -47,12 +47,12 @@ impl AppSyncStore for RedbStore {
 
     async fn get_version(&self, name: &str) -> Result<HashState> {
         Ok(self
-            .get_record::<HashState>(APP_STATE_VERSIONS, self.key().last(name))?
+            .get_record::<HashState>(APP_STATE_VERSIONS, self.key().named(name))?
             .unwrap_or_default())
     }
 
     async fn set_version(&self, name: &str, state: HashState) -> Result<()> {
-        let row = (self.key().last(name), state.encode());
+        let row = (self.key().named(name), state.encode());
         self.put_rows(APP_STATE_VERSIONS, vec![row]).await
     }
 
@@ -88,10 +88,10 @@ impl AppSyncStore for RedbStore {
     ) -> Result<HashMap<[u8; 32], Vec<u8>>> {
         self.read(|txn| {
             let table = txn.open_table(MUTATION_MACS)?;
-            let prefix = self.key().part(name);
+            let account = self.key();
             let mut out = HashMap::with_capacity(index_macs.len());
             for index_mac in index_macs {
-                let key = prefix.clone().last(index_mac);
+                let key = account.clone().scoped(name, index_mac);
                 if let Some(r) = get::<MutationMacRecord>(&table, &key)? {
                     out.insert(*index_mac, r.value_mac);
                 }
@@ -107,7 +107,7 @@ impl AppSyncStore for RedbStore {
     }
 
     async fn clear_mutation_macs(&self, name: &str) -> Result<()> {
-        self.delete_prefix(MUTATION_MACS, self.key().part(name))
+        self.delete_prefix(MUTATION_MACS, self.key().scope(name))
             .await
     }
 

@@ -9,6 +9,17 @@
 //!   str/bytes (last):     the bytes, unprefixed (so a prefix scan over it is exact)
 //!   u32:                  4 bytes big-endian (so ids sort numerically, including >= 2^31)
 //! ```
+//! Every table uses one of four layouts, each built and decoded here and
+//! nowhere else (`tables.rs` says which table uses which):
+//! ```text
+//! account:  a                                   the device row, the latest sync key id
+//! named:    a, last(name)                       sessions, identities, LID mappings, ...
+//! numbered: a, id(n)                            prekeys, signed prekeys
+//! scoped:   a, part(scope), last(name)          mutation MACs (collection), sender-key
+//!                                               devices (group), PN index (phone), base
+//!                                               keys (address), sent messages (chat)
+//! message:  a, part(chat), part(sender), last(id)   pending inbound, message secrets
+//! ```
 //! Invariants:
 //! 1. Two different tuples of components never encode to the same key (lengths
 //!    are explicit for every component but the last, which runs to the end).
@@ -30,8 +41,33 @@ impl Key {
         Key(buf)
     }
 
+    /// `a, last(name)`.
+    pub(crate) fn named(self, name: impl AsRef<[u8]>) -> Key {
+        self.last(name)
+    }
+
+    /// `a, id(n)`: ids sort numerically.
+    pub(crate) fn numbered(self, id: u32) -> Key {
+        self.id(id)
+    }
+
+    /// `a, part(scope)`: the prefix of every `scoped` key of `scope`.
+    pub(crate) fn scope(self, scope: impl AsRef<[u8]>) -> Key {
+        self.part(scope)
+    }
+
+    /// `a, part(scope), last(name)`.
+    pub(crate) fn scoped(self, scope: impl AsRef<[u8]>, name: impl AsRef<[u8]>) -> Key {
+        self.part(scope).last(name)
+    }
+
+    /// `a, part(chat), part(sender), last(id)`.
+    pub(crate) fn message(self, chat: &str, sender: &str, id: &str) -> Key {
+        self.part(chat).part(sender).last(id)
+    }
+
     /// Adds a component that other components follow (length-prefixed).
-    pub(crate) fn part(mut self, bytes: impl AsRef<[u8]>) -> Key {
+    fn part(mut self, bytes: impl AsRef<[u8]>) -> Key {
         let bytes = bytes.as_ref();
         // Keys longer than 4 GiB cannot reach here: redb caps values and keys well below.
         self.0
@@ -41,13 +77,13 @@ impl Key {
     }
 
     /// Adds the last component (unprefixed).
-    pub(crate) fn last(mut self, bytes: impl AsRef<[u8]>) -> Key {
+    fn last(mut self, bytes: impl AsRef<[u8]>) -> Key {
         self.0.extend_from_slice(bytes.as_ref());
         self
     }
 
     /// Adds a u32 as the last component, big-endian so ids sort numerically.
-    pub(crate) fn id(mut self, id: u32) -> Key {
+    fn id(mut self, id: u32) -> Key {
         self.0.extend_from_slice(&id.to_be_bytes());
         self
     }
@@ -73,23 +109,41 @@ pub(crate) fn account_bytes(device_id: i32) -> [u8; 4] {
     ((device_id as u32) ^ 0x8000_0000).to_be_bytes()
 }
 
-/// The part of a key after its account and `skip` more bytes.
-pub(crate) fn tail(key: &[u8], skip: usize) -> &[u8] {
-    &key[(4 + skip).min(key.len())..]
+/// Bytes of the account prefix.
+const ACCOUNT_LEN: usize = 4;
+/// Bytes of a component's length prefix.
+const PART_LEN_LEN: usize = 4;
+
+/// Everything after the account prefix (empty for a short key).
+fn after_account(key: &[u8]) -> &[u8] {
+    key.get(ACCOUNT_LEN..).unwrap_or_default()
 }
 
-/// The u32 id of a key built as `Key::account(..).id(id)` (see `Key::id`).
+/// The name of a `named` key.
+pub(crate) fn name_of(key: &[u8]) -> &[u8] {
+    after_account(key)
+}
+
+/// The id of a `numbered` key.
 pub(crate) fn id_of(key: &[u8], what: &'static str) -> crate::error::Result<u32> {
-    let id: [u8; 4] = tail(key, 0)
+    let id: [u8; 4] = after_account(key)
         .try_into()
         .map_err(|_| crate::Error::decode(what, "id key is not account + 4 bytes"))?;
     Ok(u32::from_be_bytes(id))
 }
 
+/// The `(scope, name)` of a `scoped` key.
+pub(crate) fn scoped_of<'k>(
+    key: &'k [u8],
+    what: &'static str,
+) -> crate::error::Result<(&'k [u8], &'k [u8])> {
+    split_part(after_account(key)).ok_or_else(|| crate::Error::decode(what, "truncated key"))
+}
+
 /// Splits a length-prefixed component off the front of `bytes`.
-pub(crate) fn split_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-    let rest = &bytes[4..];
+fn split_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u32::from_be_bytes(bytes.get(..PART_LEN_LEN)?.try_into().ok()?) as usize;
+    let rest = &bytes[PART_LEN_LEN..];
     (rest.len() >= len).then(|| rest.split_at(len))
 }
 
@@ -153,10 +207,19 @@ mod tests {
     }
 
     #[test]
-    fn split_part_round_trips_and_rejects_truncation() {
-        let k = Key::account(3).part("chat").last("id");
-        let (chat, rest) = split_part(tail(k.as_slice(), 0)).unwrap();
-        assert_eq!((chat, rest), (&b"chat"[..], &b"id"[..]));
-        assert!(split_part(&[0, 0, 0, 9, 1]).is_none());
+    fn layouts_round_trip_and_reject_truncation() {
+        let k = Key::account(3).scoped("chat", "id");
+        assert_eq!(
+            scoped_of(k.as_slice(), "t").unwrap(),
+            (&b"chat"[..], &b"id"[..])
+        );
+        assert!(scoped_of(&[0, 0, 0, 1, 0, 0, 0, 9, 1], "t").is_err());
+        assert_eq!(name_of(Key::account(3).named("jid").as_slice()), b"jid");
+        assert_eq!(
+            id_of(Key::account(3).numbered(7).as_slice(), "t").unwrap(),
+            7
+        );
+        assert!(id_of(&[0, 0], "t").is_err());
+        assert!(Key::account(3).scope("chat").as_slice().len() < k.as_slice().len());
     }
 }

@@ -33,15 +33,15 @@ fn utf8(bytes: &[u8], what: &'static str) -> crate::error::Result<String> {
 
 impl RedbStore {
     fn sent_key(&self, chat: &str, message_id: &str) -> Key {
-        self.key().part(chat).last(message_id)
+        self.key().scoped(chat, message_id)
     }
 
     fn pending_key(&self, chat: &str, sender: &str, id: &str) -> Key {
-        self.key().part(chat).part(sender).last(id)
+        self.key().message(chat, sender, id)
     }
 
     fn base_key_key(&self, address: &str, message_id: &str) -> Key {
-        self.key().part(address).last(message_id)
+        self.key().scoped(address, message_id)
     }
 }
 
@@ -53,10 +53,10 @@ impl ProtocolStore for RedbStore {
     async fn get_sender_key_devices(&self, group_jid: &str) -> Result<Vec<(String, bool)>> {
         self.read(|txn| {
             let mut out = Vec::new();
-            let prefix = self.key().part(group_jid);
-            let skip = 4 + group_jid.len();
+            let prefix = self.key().scope(group_jid);
             scan(&txn.open_table(SENDER_KEY_DEVICES)?, &prefix, |k, v| {
-                let device = utf8(keys::tail(k, skip), "sender key device")?;
+                let (_group, device) = keys::scoped_of(k, "sender key device key")?;
+                let device = utf8(device, "sender key device")?;
                 out.push((device, SenderKeyStatus::decode(v)?.0));
                 Ok(())
             })?;
@@ -69,7 +69,7 @@ impl ProtocolStore for RedbStore {
             .iter()
             .map(|(device, has_key)| {
                 (
-                    self.key().part(group_jid).last(device),
+                    self.key().scoped(group_jid, device),
                     SenderKeyStatus(*has_key).encode(),
                 )
             })
@@ -78,7 +78,7 @@ impl ProtocolStore for RedbStore {
     }
 
     async fn clear_sender_key_devices(&self, group_jid: &str) -> Result<()> {
-        self.delete_prefix(SENDER_KEY_DEVICES, self.key().part(group_jid))
+        self.delete_prefix(SENDER_KEY_DEVICES, self.key().scope(group_jid))
             .await
     }
 
@@ -90,8 +90,7 @@ impl ProtocolStore for RedbStore {
         let prefix = self.key();
         self.write(move |txn| {
             delete_where(txn, SENDER_KEY_DEVICES, &prefix, |k, _| {
-                let (_group, device) = keys::split_part(keys::tail(k, 0))
-                    .ok_or_else(|| Error::decode("sender key device key", "truncated key"))?;
+                let (_group, device) = keys::scoped_of(k, "sender key device key")?;
                 Ok(doomed.contains(device))
             })
             .map(drop)
@@ -104,29 +103,29 @@ impl ProtocolStore for RedbStore {
     }
 
     async fn get_lid_mapping(&self, lid: &str) -> Result<Option<LidPnMappingEntry>> {
-        self.get_record(LID_MAPPINGS, self.key().last(lid))
+        self.get_record(LID_MAPPINGS, self.key().named(lid))
     }
 
     /// The mapping with the greatest `updated_at` among every LID mapped to
     /// `phone`; equal `updated_at` goes to the one written last.
     async fn get_pn_mapping(&self, phone: &str) -> Result<Option<LidPnMappingEntry>> {
         self.read(|txn| {
-            let skip = 4 + phone.len();
             let mut best: Option<(PnIndexRecord, Vec<u8>)> = None;
             scan(
                 &txn.open_table(PN_INDEX)?,
-                &self.key().part(phone),
+                &self.key().scope(phone),
                 |k, v| {
                     let rank = PnIndexRecord::decode(v)?;
                     if best.as_ref().is_none_or(|(b, _)| rank > *b) {
-                        best = Some((rank, keys::tail(k, skip).to_vec()));
+                        let (_phone, lid) = keys::scoped_of(k, "pn index key")?;
+                        best = Some((rank, lid.to_vec()));
                     }
                     Ok(())
                 },
             )?;
             match best {
                 None => Ok(None),
-                Some((_, lid)) => get(&txn.open_table(LID_MAPPINGS)?, &self.key().last(lid)),
+                Some((_, lid)) => get(&txn.open_table(LID_MAPPINGS)?, &self.key().named(lid)),
             }
         })
     }
@@ -148,7 +147,7 @@ impl ProtocolStore for RedbStore {
             let mut mappings = txn.open_table(LID_MAPPINGS)?;
             let mut index = txn.open_table(PN_INDEX)?;
             for (offset, entry) in entries.iter().enumerate() {
-                let lid_key = account.clone().last(&entry.lid);
+                let lid_key = account.clone().named(&entry.lid);
                 // insert returns the row it replaced: no separate lookup.
                 let old = mappings
                     .insert(lid_key.as_slice(), entry.encode().as_slice())?
@@ -157,14 +156,14 @@ impl ProtocolStore for RedbStore {
                 if let Some(old) = old
                     && old.phone_number != entry.phone_number
                 {
-                    let stale = account.clone().part(&old.phone_number).last(&entry.lid);
+                    let stale = account.clone().scoped(&old.phone_number, &entry.lid);
                     index.remove(stale.as_slice())?;
                 }
                 let rank = PnIndexRecord {
                     updated_at: entry.updated_at,
                     write_seq: first_seq + offset as u64,
                 };
-                let index_key = account.clone().part(&entry.phone_number).last(&entry.lid);
+                let index_key = account.clone().scoped(&entry.phone_number, &entry.lid);
                 index.insert(index_key.as_slice(), rank.encode().as_slice())?;
             }
             Ok(())
@@ -213,47 +212,47 @@ impl ProtocolStore for RedbStore {
     async fn update_device_lists(&self, records: Vec<DeviceListRecord>) -> Result<()> {
         let rows = records
             .iter()
-            .map(|r| (self.key().last(&r.user), r.encode()))
+            .map(|r| (self.key().named(&r.user), r.encode()))
             .collect();
         self.put_rows(DEVICE_LISTS, rows).await
     }
 
     async fn get_devices(&self, user: &str) -> Result<Option<DeviceListRecord>> {
-        self.get_record(DEVICE_LISTS, self.key().last(user))
+        self.get_record(DEVICE_LISTS, self.key().named(user))
     }
 
     async fn delete_devices(&self, user: &str) -> Result<()> {
-        self.delete_rows(DEVICE_LISTS, vec![self.key().last(user)])
+        self.delete_rows(DEVICE_LISTS, vec![self.key().named(user)])
             .await
     }
 
     async fn get_group_metadata(&self, group_jid: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
-            .get_record::<Blob>(GROUP_METADATA, self.key().last(group_jid))?
+            .get_record::<Blob>(GROUP_METADATA, self.key().named(group_jid))?
             .map(|b| b.0))
     }
 
     async fn put_group_metadata(&self, group_jid: &str, blob: &[u8]) -> Result<()> {
-        let row = (self.key().last(group_jid), Blob::encode_slice(blob));
+        let row = (self.key().named(group_jid), Blob::encode_slice(blob));
         self.put_rows(GROUP_METADATA, vec![row]).await
     }
 
     async fn delete_group_metadata(&self, group_jid: &str) -> Result<()> {
-        self.delete_rows(GROUP_METADATA, vec![self.key().last(group_jid)])
+        self.delete_rows(GROUP_METADATA, vec![self.key().named(group_jid)])
             .await
     }
 
     async fn get_tc_token(&self, jid: &str) -> Result<Option<TcTokenEntry>> {
-        self.get_record(TC_TOKENS, self.key().last(jid))
+        self.get_record(TC_TOKENS, self.key().named(jid))
     }
 
     async fn put_tc_token(&self, jid: &str, entry: &TcTokenEntry) -> Result<()> {
-        let row = (self.key().last(jid), entry.encode());
+        let row = (self.key().named(jid), entry.encode());
         self.put_rows(TC_TOKENS, vec![row]).await
     }
 
     async fn delete_tc_token(&self, jid: &str) -> Result<()> {
-        self.delete_rows(TC_TOKENS, vec![self.key().last(jid)])
+        self.delete_rows(TC_TOKENS, vec![self.key().named(jid)])
             .await
     }
 
@@ -261,7 +260,7 @@ impl ProtocolStore for RedbStore {
         self.read(|txn| {
             let mut out = Vec::new();
             scan(&txn.open_table(TC_TOKENS)?, &self.key(), |k, _| {
-                out.push(utf8(keys::tail(k, 0), "tc token")?);
+                out.push(utf8(keys::name_of(k), "tc token")?);
                 Ok(())
             })?;
             Ok(out)
@@ -289,7 +288,7 @@ impl ProtocolStore for RedbStore {
         jid: &str,
         sender_timestamp: i64,
     ) -> Result<()> {
-        let key = self.key().last(jid);
+        let key = self.key().named(jid);
         self.write(move |txn| {
             let mut table = txn.open_table(TC_TOKENS)?;
             let entry = match get::<TcTokenEntry>(&table, &key)? {
@@ -319,7 +318,7 @@ impl ProtocolStore for RedbStore {
         token: &[u8],
         token_timestamp: i64,
     ) -> Result<()> {
-        let key = self.key().last(jid);
+        let key = self.key().named(jid);
         let token = token.to_vec();
         self.write(move |txn| {
             let mut table = txn.open_table(TC_TOKENS)?;

@@ -18,7 +18,7 @@ use crate::tables::{IDENTITIES, PREKEYS, SENDER_KEYS, SESSIONS, SIGNED_PREKEYS, 
 impl RedbStore {
     fn blob_rows(&self, rows: &[(Arc<str>, Bytes)]) -> Vec<(Key, Vec<u8>)> {
         rows.iter()
-            .map(|(address, data)| (self.key().last(&**address), Blob::encode_slice(data)))
+            .map(|(address, data)| (self.key().named(&**address), Blob::encode_slice(data)))
             .collect()
     }
 
@@ -33,7 +33,7 @@ impl RedbStore {
         user: &str,
     ) -> crate::error::Result<bool> {
         for separator in ["@", ":"] {
-            let probe = prefix.clone().last(format!("{user}{separator}"));
+            let probe = prefix.clone().named(format!("{user}{separator}"));
             let range = keys::PrefixRange::new(&probe);
             if table.range::<&[u8]>(range.bounds())?.next().is_some() {
                 return Ok(true);
@@ -49,37 +49,37 @@ impl RedbStore {
 #[deny(clippy::missing_trait_methods)]
 impl SignalStore for RedbStore {
     async fn put_identity(&self, address: &str, key: [u8; 32]) -> Result<()> {
-        let row = (self.key().last(address), Identity(key).encode());
+        let row = (self.key().named(address), Identity(key).encode());
         self.put_rows(IDENTITIES, vec![row]).await
     }
 
     async fn put_identities_batch(&self, identities: &[(Arc<str>, [u8; 32])]) -> Result<()> {
         let rows = identities
             .iter()
-            .map(|(address, key)| (self.key().last(&**address), Identity(*key).encode()))
+            .map(|(address, key)| (self.key().named(&**address), Identity(*key).encode()))
             .collect();
         self.put_rows(IDENTITIES, rows).await
     }
 
     async fn load_identity(&self, address: &str) -> Result<Option<[u8; 32]>> {
         Ok(self
-            .get_record::<Identity>(IDENTITIES, self.key().last(address))?
+            .get_record::<Identity>(IDENTITIES, self.key().named(address))?
             .map(|i| i.0))
     }
 
     async fn delete_identity(&self, address: &str) -> Result<()> {
-        self.delete_rows(IDENTITIES, vec![self.key().last(address)])
+        self.delete_rows(IDENTITIES, vec![self.key().named(address)])
             .await
     }
 
     async fn get_session(&self, address: &str) -> Result<Option<Bytes>> {
         Ok(self
-            .get_blob(SESSIONS, self.key().last(address))?
+            .get_blob(SESSIONS, self.key().named(address))?
             .map(Bytes::from))
     }
 
     async fn put_session(&self, address: &str, session: &[u8]) -> Result<()> {
-        let row = (self.key().last(address), Blob::encode_slice(session));
+        let row = (self.key().named(address), Blob::encode_slice(session));
         self.put_rows(SESSIONS, vec![row]).await
     }
 
@@ -88,12 +88,12 @@ impl SignalStore for RedbStore {
     }
 
     async fn delete_session(&self, address: &str) -> Result<()> {
-        self.delete_rows(SESSIONS, vec![self.key().last(address)])
+        self.delete_rows(SESSIONS, vec![self.key().named(address)])
             .await
     }
 
     async fn has_session(&self, address: &str) -> Result<bool> {
-        self.contains(SESSIONS, self.key().last(address))
+        self.contains(SESSIONS, self.key().named(address))
     }
 
     /// Exact match on the user part: addresses are `user@server` or
@@ -110,7 +110,7 @@ impl SignalStore for RedbStore {
 
     async fn store_prekey(&self, id: u32, record: &[u8], uploaded: bool) -> Result<()> {
         let row = (
-            self.key().id(id),
+            self.key().numbered(id),
             PreKeyRecord::encode_parts(uploaded, record),
         );
         self.put_rows(PREKEYS, vec![row]).await
@@ -121,7 +121,7 @@ impl SignalStore for RedbStore {
             .iter()
             .map(|(id, record)| {
                 (
-                    self.key().id(*id),
+                    self.key().numbered(*id),
                     PreKeyRecord::encode_parts(uploaded, record),
                 )
             })
@@ -131,7 +131,7 @@ impl SignalStore for RedbStore {
 
     async fn load_prekey(&self, id: u32) -> Result<Option<Bytes>> {
         Ok(self
-            .get_record::<PreKeyRecord>(PREKEYS, self.key().id(id))?
+            .get_record::<PreKeyRecord>(PREKEYS, self.key().numbered(id))?
             .map(|p| Bytes::from(p.record)))
     }
 
@@ -149,7 +149,7 @@ impl SignalStore for RedbStore {
                 if !ascending && !seen.insert(id) {
                     continue;
                 }
-                if let Some(p) = get::<PreKeyRecord>(&table, &self.key().id(id))? {
+                if let Some(p) = get::<PreKeyRecord>(&table, &self.key().numbered(id))? {
                     out.push((id, Bytes::from(p.record)));
                 }
             }
@@ -162,7 +162,7 @@ impl SignalStore for RedbStore {
         if ids.is_empty() {
             return Ok(());
         }
-        let keys: Vec<Key> = ids.iter().map(|&id| self.key().id(id)).collect();
+        let keys: Vec<Key> = ids.iter().map(|&id| self.key().numbered(id)).collect();
         self.write(move |txn| {
             let mut table = txn.open_table(PREKEYS)?;
             for key in &keys {
@@ -180,7 +180,8 @@ impl SignalStore for RedbStore {
     }
 
     async fn remove_prekey(&self, id: u32) -> Result<()> {
-        self.delete_rows(PREKEYS, vec![self.key().id(id)]).await
+        self.delete_rows(PREKEYS, vec![self.key().numbered(id)])
+            .await
     }
 
     async fn get_max_prekey_id(&self) -> Result<u32> {
@@ -196,12 +197,12 @@ impl SignalStore for RedbStore {
     }
 
     async fn store_signed_prekey(&self, id: u32, record: &[u8]) -> Result<()> {
-        let row = (self.key().id(id), Blob::encode_slice(record));
+        let row = (self.key().numbered(id), Blob::encode_slice(record));
         self.put_rows(SIGNED_PREKEYS, vec![row]).await
     }
 
     async fn load_signed_prekey(&self, id: u32) -> Result<Option<Vec<u8>>> {
-        self.get_blob(SIGNED_PREKEYS, self.key().id(id))
+        self.get_blob(SIGNED_PREKEYS, self.key().numbered(id))
     }
 
     async fn load_all_signed_prekeys(&self) -> Result<Vec<(u32, Vec<u8>)>> {
@@ -216,12 +217,12 @@ impl SignalStore for RedbStore {
     }
 
     async fn remove_signed_prekey(&self, id: u32) -> Result<()> {
-        self.delete_rows(SIGNED_PREKEYS, vec![self.key().id(id)])
+        self.delete_rows(SIGNED_PREKEYS, vec![self.key().numbered(id)])
             .await
     }
 
     async fn put_sender_key(&self, address: &str, record: &[u8]) -> Result<()> {
-        let row = (self.key().last(address), Blob::encode_slice(record));
+        let row = (self.key().named(address), Blob::encode_slice(record));
         self.put_rows(SENDER_KEYS, vec![row]).await
     }
 
@@ -231,11 +232,11 @@ impl SignalStore for RedbStore {
     }
 
     async fn get_sender_key(&self, address: &str) -> Result<Option<Vec<u8>>> {
-        self.get_blob(SENDER_KEYS, self.key().last(address))
+        self.get_blob(SENDER_KEYS, self.key().named(address))
     }
 
     async fn delete_sender_key(&self, address: &str) -> Result<()> {
-        self.delete_rows(SENDER_KEYS, vec![self.key().last(address)])
+        self.delete_rows(SENDER_KEYS, vec![self.key().named(address)])
             .await
     }
 }

@@ -333,21 +333,47 @@ impl Drop for ClosingDb {
     }
 }
 
-/// The first bytes of a redb file that say whether it ever finished its creation.
-const REDB_HEADER_LEN: usize = 256;
+/// redb's file header, as redb 4.6 lays it out
+/// (`tree_store/page_store/header.rs`, whose names these are):
+/// ```text
+/// 0..9     MAGICNUMBER, written last when a file is created
+/// 64..192  commit slot 0 (TRANSACTION_0_OFFSET), TRANSACTION_SIZE bytes
+/// 192..320 commit slot 1 (TRANSACTION_1_OFFSET); DB_HEADER_SIZE = 320
+/// within a slot:
+///   0      version
+///   1      USER_ROOT_NON_NULL: 1 when the slot names a user-table root page
+///   2      SYSTEM_ROOT_NON_NULL: 1 when it names a system-table root page
+/// ```
+mod redb_header {
+    pub(super) const MAGICNUMBER_LEN: usize = 9;
+    pub(super) const TRANSACTION_SIZE: usize = 128;
+    pub(super) const TRANSACTION_0_OFFSET: usize = 64;
+    pub(super) const TRANSACTION_1_OFFSET: usize = TRANSACTION_0_OFFSET + TRANSACTION_SIZE;
+    pub(super) const USER_ROOT_NON_NULL_OFFSET: usize = 1;
+    pub(super) const SYSTEM_ROOT_NON_NULL_OFFSET: usize = 2;
+}
+
+/// The first bytes of a redb file that say whether it ever finished its
+/// creation: through slot 1's SYSTEM_ROOT_NON_NULL byte.
+const REDB_HEADER_LEN: usize =
+    redb_header::TRANSACTION_1_OFFSET + redb_header::SYSTEM_ROOT_NON_NULL_OFFSET + 1;
 
 /// Whether `header` (a file's first [`REDB_HEADER_LEN`] bytes) is a redb file
-/// whose creation never finished. redb writes its magic number (bytes 0..9)
-/// last when it creates a file, after syncing the rest; until then no
-/// transaction can commit. So a zero magic number with both commit slots
-/// (at 64 and 192) naming no root page has never held data. A damaged file
-/// of ours has roots in its slots and is refused as corrupt instead.
+/// whose creation never finished. redb writes its magic number last when it
+/// creates a file, after syncing the rest; until then no transaction can
+/// commit. So a zero magic number with both commit slots naming no root page
+/// has never held data. A damaged file of ours has roots in its slots and is
+/// refused as corrupt instead.
 fn is_unfinished_creation(header: &[u8]) -> bool {
+    use redb_header::*;
+    let no_root = |slot: usize| {
+        header[slot + USER_ROOT_NON_NULL_OFFSET] == 0
+            && header[slot + SYSTEM_ROOT_NON_NULL_OFFSET] == 0
+    };
     header.len() >= REDB_HEADER_LEN
-        && header[..9].iter().all(|b| *b == 0)
-        && [64usize, 192]
-            .iter()
-            .all(|slot| header[slot + 1] == 0 && header[slot + 2] == 0)
+        && header[..MAGICNUMBER_LEN].iter().all(|b| *b == 0)
+        && no_root(TRANSACTION_0_OFFSET)
+        && no_root(TRANSACTION_1_OFFSET)
 }
 
 /// Renames a file left by an unfinished creation out of the way (never

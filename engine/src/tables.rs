@@ -1,9 +1,11 @@
 //! Every table of the file, with what its keys and values mean.
 //!
 //! All data tables map `&[u8]` keys (built by [`crate::keys::Key`], account
-//! first) to `&[u8]` values (records from [`crate::records`]). Key notation
-//! below: `a` = account prefix, `part(x)` = length-prefixed, `last(x)` =
-//! unprefixed tail, `id(n)` = u32 big-endian.
+//! first) to `&[u8]` values (records from [`crate::records`]). Each table
+//! uses one of the key layouts of `keys.rs` (account, named, numbered,
+//! scoped, message), built and decoded there only. Key notation below: `a` =
+//! account prefix, `part(x)` = length-prefixed, `last(x)` = unprefixed tail,
+//! `id(n)` = u32 big-endian.
 
 use redb::TableDefinition;
 
