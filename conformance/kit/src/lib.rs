@@ -36,6 +36,11 @@ pub use expectations::{Expectations, UnknownCheck};
 pub use report::{CheckReport, Outcome, Report};
 pub use verdict::{CheckResult, Failure, Observed, Verdict, error_chain};
 
+/// `docs/VALIDATE-YOUR-BACKEND.md`: its snippets run as this crate's doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/VALIDATE-YOUR-BACKEND.md")]
+pub struct ValidateYourBackend;
+
 /// Yields once to the executor running the caller, whichever it is (tokio,
 /// smol, ...): the gap in which concurrent futures interleave. Checks use it
 /// to let a joined writer make progress; test backends can use it to widen a

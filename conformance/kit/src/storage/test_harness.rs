@@ -7,10 +7,12 @@
 //! name = "conformance"
 //! harness = false
 //! ```
-//! ```ignore
+//! ```no_run
 //! // tests/conformance.rs
+//! use whatsapp_rust_conformance::{Expectations, storage::in_memory};
+//!
 //! fn main() {
-//!     whatsapp_rust_conformance::storage::test_main(my_factory(), Expectations::none());
+//!     whatsapp_rust_conformance::storage::test_main(in_memory::factory(), Expectations::none());
 //! }
 //! ```
 

@@ -1,13 +1,17 @@
 //! Benchmarks generic over any `Backend`: the storage paths a real client
 //! drives, measured on your store beside ours.
 //!
-//! ```ignore
+//! ```no_run
+//! use std::sync::Arc;
 //! use whatsapp_rust_conformance::storage::bench::{Subject, all_workloads, run_benchmarks, Budget};
-//! let subjects = vec![Subject::new("mystore", "fsync before ack", my_store)];
+//! # async fn demo() {
+//! let my_store = Arc::new(wacore::store::InMemoryBackend::new());
+//! let subjects = vec![Subject::new("mystore", "not persistent", my_store)];
 //! let results = run_benchmarks(&subjects, &all_workloads(), Budget::quick(), |_| {}).await;
 //! for m in &results {
 //!     println!("{} {}: {:.0} ops/s", m.workload, m.backend, m.ops_per_sec);
 //! }
+//! # }
 //! ```
 //!
 //! Each workload is a plain async function over `Arc<dyn Backend>`
