@@ -31,6 +31,9 @@ mod verdict;
 
 pub mod storage;
 
+#[cfg(feature = "cli")]
+pub mod cli;
+
 pub use executor::Executor;
 pub use expectations::{Expectations, UnknownCheck};
 pub use report::{CheckReport, Outcome, Report};

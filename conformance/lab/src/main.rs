@@ -1,53 +1,87 @@
-//! `whatsapp-rust-conformance`: the conformance kit on the bundled backends
-//! (our redb engine, `SqliteStore`, `InMemoryBackend`), and the lab's
-//! campaigns (crash, faults) and benchmarks. `--help` on any command says
-//! what it does; nothing runs with `--help`.
+//! `whatsapp-rust-conformance`: the kit's command line
+//! (`whatsapp_rust_conformance::cli`) over the bundled backends (our redb
+//! engine, the default; `SqliteStore`; `InMemoryBackend`), plus the lab's
+//! fault campaign and its side-by-side benchmark with raw redb. `--help` on
+//! any command says what it does; nothing runs with `--help`.
 //!
-//! Exit status: 0 when everything held, 1 when a check failed without a
-//! declared deviation, 2 on bad usage. With `--json`, stdout is one JSON
-//! document (schema in `docs/CLI.md`) and human output goes to stderr.
+//! Exit status: 0 when everything held, 1 when something failed, 2 on bad
+//! usage. With `--json`, stdout is one JSON document (schemas in
+//! `docs/CLI.md`) and human output goes to stderr.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use whatsapp_rust_conformance::Executor;
+use whatsapp_rust_conformance::cli::{self, Target, Targets};
+use whatsapp_rust_conformance_lab::references::Reference;
 
-mod cli;
+mod commands;
 
-/// Conformance checks, crash and fault campaigns and benchmarks for
-/// whatsapp-rust storage backends.
+/// Conformance checks, model runs, crash and fault campaigns and benchmarks
+/// for whatsapp-rust storage backends: our redb engine, SqliteStore and
+/// InMemoryBackend.
 #[derive(Parser)]
 #[command(name = "whatsapp-rust-conformance", version)]
-struct Cli {
+struct Lab {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the conformance checks on one or more bundled backends.
-    Check(cli::check::Args),
-    /// List the checks, with the trait methods each one calls; or the checks
-    /// that cover one method (`--method put_mutation_macs`).
-    Checks(cli::checks::Args),
+    /// Run the conformance checks (default backend: redb).
+    Check(cli::CheckArgs),
+    /// List the checks with the trait methods each calls, or the checks that
+    /// cover one method (`--method put_mutation_macs`).
+    Checks(cli::ChecksArgs),
+    /// Run random operation sequences against a model of the contract.
+    Model(cli::ModelArgs),
     /// SIGKILL a writer child at random moments and verify every reopen.
-    Crash(cli::crash::Args),
+    Crash(cli::CrashArgs),
     /// The writer child of `crash` (started by `crash`, not by hand).
     #[command(hide = true)]
-    CrashChild(cli::crash::ChildArgs),
+    CrashChild(cli::CrashChildArgs),
     /// Inject an I/O error or a power cut at every write, sync and resize of a
     /// workload on the redb engine, on a simulated disk; verify each recovery.
-    Faults(cli::faults::Args),
-    /// Benchmark every workload on the bundled backends side by side.
-    Bench(cli::bench::Args),
+    Faults(commands::faults::Args),
+    /// Benchmark every workload on the bundled backends and raw redb side by
+    /// side; ratio table, SVG chart, file size, open time, memory.
+    Bench(commands::bench::Args),
+}
+
+/// The bundled backends; `--backend` defaults to redb.
+fn targets() -> Targets {
+    let tokio = [Executor::TokioMultiThread, Executor::TokioCurrentThread];
+    Targets::new(
+        Reference::ALL
+            .into_iter()
+            .map(|r| {
+                let target =
+                    Target::new(r.factory(), r.expectations()).by_default(r == Reference::Redb);
+                let target = if r.needs_tokio() {
+                    target.runs_on(&tokio)
+                } else {
+                    target
+                };
+                if r.is_persistent() {
+                    target.reopens_at(move |path| async move { r.open_at(&path).await })
+                } else {
+                    target
+                }
+            })
+            .collect(),
+    )
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Check(args) => cli::check::run(args),
-        Command::Checks(args) => cli::checks::run(args),
-        Command::Crash(args) => cli::crash::run(args),
-        Command::CrashChild(args) => cli::crash::child(args),
-        Command::Faults(args) => cli::faults::run(args),
-        Command::Bench(args) => cli::bench::run(args),
+    let targets = targets();
+    match Lab::parse().command {
+        Command::Check(args) => cli::check(args, &targets),
+        Command::Checks(args) => cli::checks(args),
+        Command::Model(args) => cli::model(args, &targets),
+        Command::Crash(args) => cli::crash(args, &targets),
+        Command::CrashChild(args) => cli::crash_child(args, &targets),
+        Command::Faults(args) => commands::faults::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     }
 }

@@ -103,26 +103,6 @@ pub fn table(results: &[Measurement]) -> String {
     out
 }
 
-/// The `bench` JSON document's schema (see `docs/CLI.md`).
-pub const SCHEMA: &str = "whatsapp-rust-conformance/bench/v1";
-
-/// `{"schema": SCHEMA, "results": [{"workload", "backend", "durability", "ops_per_sec"}, ...]}`
-pub fn json_document(results: &[Measurement]) -> String {
-    let rows: Vec<_> = results
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "workload": m.workload,
-                "backend": m.backend,
-                "durability": m.durability,
-                "ops_per_sec": (m.ops_per_sec * 10.0).round() / 10.0,
-            })
-        })
-        .collect();
-    let document = serde_json::json!({ "schema": SCHEMA, "results": rows });
-    serde_json::to_string_pretty(&document).expect("a JSON value always serialises")
-}
-
 const COLORS: [&str; 8] = [
     "#1f77b4", "#aec7e8", "#7f7f7f", "#c7c7c7", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
 ];
@@ -264,12 +244,6 @@ mod tests {
             table.contains("2.00x") && table.contains("0.75x"),
             "{table}"
         );
-        let parsed: serde_json::Value = serde_json::from_str(&json_document(&results)).unwrap();
-        assert_eq!(parsed["schema"], SCHEMA);
-        let rows = &parsed["results"];
-        assert_eq!(rows.as_array().unwrap().len(), 4);
-        assert_eq!(rows[0]["backend"], "redb");
-        assert_eq!(rows[3]["ops_per_sec"], 70000.0);
         let chart = svg(&results, "t<>");
         assert!(chart.starts_with("<svg") && chart.contains("t&lt;&gt;"));
         assert_eq!(chart.matches("<rect x=\"190\"").count(), 4);

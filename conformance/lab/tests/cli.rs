@@ -13,7 +13,7 @@ fn cli(args: &[&str]) -> Output {
 
 #[test]
 fn help_and_version_do_nothing_else() {
-    for command in ["check", "checks", "crash", "faults", "bench"] {
+    for command in ["check", "checks", "model", "crash", "faults", "bench"] {
         let out = cli(&[command, "--help"]);
         assert!(out.status.success(), "{command} --help");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -29,16 +29,72 @@ fn help_and_version_do_nothing_else() {
 }
 
 #[test]
-fn unknown_flags_and_values_are_usage_errors() {
-    for args in [
-        &["crash", "--kill", "5"][..],
-        &["check", "--backend", "postgres"][..],
-        &["check", "--method", "put_mutation_mac"][..],
-        &["faults", "--steps", "0"][..],
-        &["nonsense"][..],
+fn unknown_flags_and_values_are_usage_errors_that_name_them() {
+    for (args, named) in [
+        (&["crash", "--kill", "5"][..], "--kill"),
+        (&["check", "--backend", "postgres"][..], "postgres"),
+        (
+            &["check", "--method", "put_mutation_mac"][..],
+            "put_mutation_mac",
+        ),
+        (
+            &["check", "--runtime", "smol", "--backend", "sqlite"][..],
+            "sqlite",
+        ),
+        (&["crash", "--backend", "memory"][..], "reopened"),
+        (&["faults", "--steps", "0"][..], "0"),
+        (&["model", "--cases", "x"][..], "x"),
+        (&["nonsense"][..], "nonsense"),
     ] {
-        assert_eq!(cli(args).status.code(), Some(2), "{args:?}");
+        let out = cli(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
+}
+
+/// Runs a command with `--json` and returns its document, which must name
+/// its schema.
+fn json(args: &[&str], schema: &str) -> serde_json::Value {
+    let out = cli(args);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(doc["schema"], schema, "{args:?}");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    doc
+}
+
+#[test]
+fn model_crash_and_faults_json_are_documents_with_their_schema() {
+    let doc = json(
+        &[
+            "model", "--json", "--cases", "2", "--len", "10", "--seed", "1",
+        ],
+        "whatsapp-rust-conformance/model/v1",
+    );
+    assert_eq!(doc["results"][0]["backend"], "redb");
+    let doc = json(
+        &["crash", "--json", "--kills", "1", "--max-delay-ms", "50"],
+        "whatsapp-rust-conformance/crash/v1",
+    );
+    assert_eq!(doc["stores"][0]["kills"], 1);
+    let doc = json(
+        &["faults", "--json", "--steps", "2", "--stride", "25"],
+        "whatsapp-rust-conformance/faults/v1",
+    );
+    assert!(doc["points"].as_u64().unwrap() > 0, "{doc}");
+    json(
+        &["checks", "--json", "--by-method"],
+        "whatsapp-rust-conformance/checks/v1",
+    );
 }
 
 #[test]

@@ -1,11 +1,6 @@
-use std::sync::Arc;
-
-use btree_store::BTreeStore;
 use whatsapp_rust_conformance::{Expectations, storage::*};
 
 fn main() {
-    let factory = SimpleFactory::new("btree", Capabilities::none(), || async {
-        Ok(Arc::new(BTreeStore::new()) as _)
-    });
+    let factory = SimpleFactory::of("btree", btree_store::BTreeStore::new);
     test_main(factory, Expectations::none());
 }

@@ -139,6 +139,19 @@ pub trait Factory: Send + Sync {
     async fn open(&self) -> Result<Box<dyn Instance>, SetupError>;
 }
 
+#[async_trait]
+impl<F: Factory + ?Sized> Factory for Box<F> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    async fn open(&self) -> Result<Box<dyn Instance>, SetupError> {
+        (**self).open().await
+    }
+}
+
 /// One fresh store under test.
 #[async_trait]
 pub trait Instance: Send + Sync {
@@ -203,6 +216,31 @@ impl SimpleFactory {
             capabilities,
             open: Box::new(move || Box::pin(open())),
         }
+    }
+
+    /// A factory of stores made by a plain constructor, claiming no optional
+    /// capability ([`SimpleFactory::with_capabilities`] to claim some):
+    ///
+    /// ```
+    /// use whatsapp_rust_conformance::storage::SimpleFactory;
+    /// let factory = SimpleFactory::of("memory", wacore::store::InMemoryBackend::new);
+    /// ```
+    pub fn of<B, F>(name: impl Into<String>, make: F) -> Self
+    where
+        B: Backend + 'static,
+        F: Fn() -> B + Send + Sync + 'static,
+    {
+        let make = Arc::new(make);
+        SimpleFactory::new(name, Capabilities::none(), move || {
+            let store: Arc<dyn Backend> = Arc::new(make());
+            async move { Ok(store) }
+        })
+    }
+
+    /// The same factory, claiming `capabilities`.
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
     }
 }
 

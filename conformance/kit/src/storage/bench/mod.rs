@@ -166,6 +166,25 @@ pub async fn measure(
     ))
 }
 
+/// The schema of [`to_json`]'s document (see `docs/CLI.md`).
+pub const SCHEMA: &str = "whatsapp-rust-conformance/bench/v1";
+
+/// `{"schema": SCHEMA, "results": [{"workload", "backend", "durability", "ops_per_sec"}, ...]}`
+pub fn to_json(results: &[Measurement]) -> serde_json::Value {
+    let rows: Vec<_> = results
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "workload": m.workload,
+                "backend": m.backend,
+                "durability": m.durability,
+                "ops_per_sec": (m.ops_per_sec * 10.0).round() / 10.0,
+            })
+        })
+        .collect();
+    serde_json::json!({ "schema": SCHEMA, "results": rows })
+}
+
 /// Seeds every subject, then measures every workload on every subject,
 /// interleaved (workload by workload) so background noise hits all stores
 /// alike. `progress` gets each figure as it is made. A workload that fails on
@@ -198,4 +217,26 @@ pub async fn run_benchmarks(
         }
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_names_its_schema_and_labels_every_figure() {
+        let workload = &all_workloads()[0];
+        let m = Measurement::new(
+            workload,
+            "mine",
+            "fsync before ack",
+            10,
+            Duration::from_secs(1),
+        );
+        let doc = to_json(&[m]);
+        assert_eq!(doc["schema"], SCHEMA);
+        assert_eq!(doc["results"][0]["backend"], "mine");
+        assert_eq!(doc["results"][0]["durability"], "fsync before ack");
+        assert!(doc["results"][0]["ops_per_sec"].as_f64().unwrap() > 0.0);
+    }
 }

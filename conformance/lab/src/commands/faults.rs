@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use whatsapp_rust_conformance_lab::fault_campaign::FaultCampaign;
 
-use super::{print_json, runtime, time_left};
+use whatsapp_rust_conformance::cli::{print_json, time_left};
+
+use super::runtime;
 
 /// The `faults` JSON document's schema (see `docs/CLI.md`).
 pub const SCHEMA: &str = "whatsapp-rust-conformance/faults/v1";

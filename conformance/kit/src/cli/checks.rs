@@ -2,16 +2,15 @@
 
 use std::process::ExitCode;
 
-use whatsapp_rust_conformance::storage::{Method, all_checks, checks_covering};
-
 use super::{print_json, usage_error};
+use crate::storage::{Method, all_checks, checks_covering};
 
 /// The `checks` JSON document's schema (see `docs/CLI.md`).
 pub const SCHEMA: &str = "whatsapp-rust-conformance/checks/v1";
 
 /// Arguments of `checks`.
 #[derive(clap::Args)]
-pub struct Args {
+pub struct ChecksArgs {
     /// Only the checks that call this trait method (e.g. `put_mutation_macs`).
     #[arg(long)]
     method: Option<String>,
@@ -24,7 +23,7 @@ pub struct Args {
 }
 
 /// Runs `checks`.
-pub fn run(args: Args) -> ExitCode {
+pub fn checks(args: ChecksArgs) -> ExitCode {
     if args.by_method {
         return by_method(args.json);
     }

@@ -1,29 +1,24 @@
-//! `check`: the kit's storage checks on the bundled backends, a check x
-//! backend matrix, what each implementation-defined check observed.
+//! `check`: the storage checks on the chosen stores, a check x store
+//! matrix, what each implementation-defined check observed.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::builder::PossibleValuesParser;
-use whatsapp_rust_conformance::storage::{Method, all_checks, run_check};
-use whatsapp_rust_conformance::{Executor, Outcome, Report};
-use whatsapp_rust_conformance_lab::references::Reference;
-
-use super::{print_json, status, time_left, usage_error};
+use super::{Targets, executor, print_json, status, time_left, usage_error};
+use crate::storage::{Method, all_checks, run_check};
+use crate::{Executor, Outcome, Report};
 
 /// The `check` JSON document's schema (see `docs/CLI.md`).
 pub const SCHEMA: &str = "whatsapp-rust-conformance/check/v1";
 
 /// Arguments of `check`.
 #[derive(clap::Args)]
-pub struct Args {
-    /// Backends to check, comma-separated, or `all`.
-    #[arg(long, short, value_delimiter = ',', default_value = "redb",
-          value_parser = PossibleValuesParser::new(["redb", "sqlite", "memory", "all"]))]
+pub struct CheckArgs {
+    /// Stores to check, comma-separated, or `all` (default: the default ones).
+    #[arg(long, short, value_delimiter = ',')]
     backend: Vec<String>,
-    /// The executor the checks run on (sqlite needs a tokio one).
-    #[arg(long, default_value = "tokio",
-          value_parser = PossibleValuesParser::new(Executor::ALL.iter().map(|e| e.name())))]
+    /// The executor the checks run on (default: tokio when compiled in).
+    #[arg(long, default_value = Executor::DEFAULT.name())]
     runtime: String,
     /// Only checks whose name contains this text.
     #[arg(long)]
@@ -36,18 +31,22 @@ pub struct Args {
     json: bool,
 }
 
-/// Runs `check`.
-pub fn run(args: Args) -> ExitCode {
-    let backends = expand(&args.backend);
-    let executor = Executor::from_name(&args.runtime).expect("clap checked the runtime name");
-    if !matches!(
-        executor,
-        Executor::TokioMultiThread | Executor::TokioCurrentThread
-    ) && backends.iter().any(|b| b.needs_tokio())
+/// Runs `check` on the chosen `targets`.
+pub fn check(args: CheckArgs, targets: &Targets) -> ExitCode {
+    let backends = match targets.select(&args.backend) {
+        Ok(b) => b,
+        Err(e) => return usage_error(e),
+    };
+    let executor = match executor(&args.runtime) {
+        Ok(e) => e,
+        Err(e) => return usage_error(e),
+    };
+    if let Some(Err(e)) = backends
+        .iter()
+        .map(|b| b.executor_for(executor))
+        .find(Result::is_err)
     {
-        return usage_error(
-            "SqliteStore needs a tokio runtime (spawn_blocking): use --runtime tokio or tokio-current",
-        );
+        return usage_error(e);
     }
     let method = match args.method.as_deref().map(str::parse::<Method>).transpose() {
         Ok(m) => m,
@@ -69,14 +68,14 @@ pub fn run(args: Args) -> ExitCode {
     let total = checks.len() * backends.len();
     let mut reports = Vec::new();
     for backend in &backends {
-        let (factory, expectations) = (backend.factory(), backend.expectations());
+        let (factory, expectations) = (&backend.factory, &backend.expectations);
         let known = all_checks();
         if let Err(e) = expectations.validate(known.iter().map(|c| c.name)) {
             return usage_error(e);
         }
         let mut report = Report::new(backend.name());
         for check in &checks {
-            let r = executor.block_on(run_check(check, factory.as_ref(), &expectations));
+            let r = executor.block_on(run_check(check, factory.as_ref(), expectations));
             let done = reports.len() * checks.len() + report.checks.len() + 1;
             eprintln!(
                 "[{} {done:>3}/{total}, {}] {:<58} {:<11} {:>6} ms",
@@ -112,22 +111,6 @@ pub fn run(args: Args) -> ExitCode {
         println!("{passed} passed, {failed} failed");
     }
     status(failed)
-}
-
-fn expand(names: &[String]) -> Vec<Reference> {
-    let mut out = Vec::new();
-    for name in names {
-        let add: Vec<Reference> = match name.as_str() {
-            "all" => Reference::ALL.to_vec(),
-            name => Reference::from_name(name).into_iter().collect(),
-        };
-        for r in add {
-            if !out.contains(&r) {
-                out.push(r);
-            }
-        }
-    }
-    out
 }
 
 fn print_matrix(reports: &[Report]) {

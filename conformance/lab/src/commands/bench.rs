@@ -13,7 +13,7 @@ use clap::builder::PossibleValuesParser;
 use wacore::store::InMemoryBackend;
 use wacore::store::traits::{Backend, SignalStore};
 use whatsapp_rust_conformance::storage::bench::{
-    Budget, Measurement, Subject, all_workloads, measure, seed,
+    Budget, Measurement, Subject, all_workloads, measure, seed, to_json,
 };
 use whatsapp_rust_conformance::storage::faults::{STEP_KINDS, run_step};
 use whatsapp_rust_conformance_lab::raw_redb::RawRedb;
@@ -85,7 +85,11 @@ pub fn run(args: Args) -> ExitCode {
             let table = report::table(&results);
             let machine = machine();
             if json {
-                println!("{}", report::json_document(&results));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&to_json(&results))
+                        .expect("a JSON value always serialises")
+                );
                 eprintln!("\n{table}");
             } else {
                 println!("\n{table}");
