@@ -49,6 +49,16 @@ set +e
 CARGO_TARGET_DIR="$PWD/target" cargo test --locked --manifest-path "$third_party" 2>&1 | tee -a "$log"
 third_status=${PIPESTATUS[0]}
 set -e
+step "... and runs the kit's whole command line over its store (examples/conformance.rs)"
+third_cli() { CARGO_TARGET_DIR="$PWD/target" cargo run -q --locked --manifest-path "$third_party" --example conformance -- "$@"; }
+third_cli check --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["schema"].startswith("whatsapp-rust-conformance/check/"), d; assert d["failed"] == 0, d; print("check:", d["passed"], "passed,", d["unsupported"], "unsupported")'
+third_cli model --cases 32 --seed 1
+third_cli checks --method put_mutation_macs > /dev/null
+third_cli bench --quick --filter get_session --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["results"], d; print("bench:", len(d["results"]), "figures")'
+if third_cli crash > /dev/null 2>&1; then echo "crash on a store that cannot reopen should be a usage error" >&2; exit 1; fi
+
+step "the engine and the kit package for crates.io (cargo package)"
+cargo package --locked -p whatsapp-rust-redb-storage -p whatsapp-rust-conformance
 
 # cargo prints one "test result" line per test binary, the last often a
 # doc-test run with 0 tests; print the totals as the closing line.
