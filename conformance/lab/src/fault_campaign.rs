@@ -282,7 +282,7 @@ impl FaultCampaign {
                         .failures
                         .push(format!("{} #{nth}: {}", scenario.label(), f.0)),
                 }
-                if sweep.points % 50 == 0 || nth + self.stride.max(1) > total {
+                if sweep.points.is_multiple_of(50) || nth + self.stride.max(1) > total {
                     progress(scenario, sweep.points, total.div_ceil(self.stride.max(1)));
                 }
             }
