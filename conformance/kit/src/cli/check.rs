@@ -2,10 +2,10 @@
 //! matrix, what each implementation-defined check observed.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Targets, executor, print_json, status, time_left, usage_error};
-use crate::storage::{Method, all_checks, run_check};
+use crate::storage::{Method, all_checks, default_limit, run_check_within};
 use crate::{Executor, Outcome, Report};
 
 /// The `check` JSON document's schema (see `docs/CLI.md`).
@@ -26,9 +26,19 @@ pub struct CheckArgs {
     /// Only checks that call this trait method (e.g. `put_mutation_macs`).
     #[arg(long)]
     method: Option<String>,
+    /// Time limit of each check, in seconds (default: CONFORMANCE_CHECK_TIMEOUT, else 120).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    timeout: Option<Duration>,
     /// Print one JSON document on stdout; human output goes to stderr.
     #[arg(long)]
     json: bool,
+}
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
 }
 
 /// Runs `check` on the chosen `targets`.
@@ -64,6 +74,7 @@ pub fn check(args: CheckArgs, targets: &Targets) -> ExitCode {
     if checks.is_empty() {
         return usage_error("no check matches --filter/--method");
     }
+    let limit = args.timeout.unwrap_or_else(default_limit);
     let started = Instant::now();
     let total = checks.len() * backends.len();
     let mut reports = Vec::new();
@@ -75,7 +86,12 @@ pub fn check(args: CheckArgs, targets: &Targets) -> ExitCode {
         }
         let mut report = Report::new(backend.name());
         for check in &checks {
-            let r = executor.block_on(run_check(check, factory.as_ref(), expectations));
+            let r = executor.block_on(run_check_within(
+                check,
+                factory.as_ref(),
+                expectations,
+                limit,
+            ));
             let done = reports.len() * checks.len() + report.checks.len() + 1;
             eprintln!(
                 "[{} {done:>3}/{total}, {}] {:<58} {:<11} {:>6} ms",

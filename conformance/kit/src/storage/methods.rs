@@ -9,8 +9,9 @@
 //!   forwards to an inner store. A wrapper overrides only what it changes
 //!   (a deliberately broken test backend overrides one method);
 //! - [`Layered`]: the `Backend` over any `Layer`, calling [`Layer::before`]
-//!   ahead of every method (how [`Recording`](super::recording::Recording)
-//!   sees calls).
+//!   ahead of every method and [`Layer::after`] once it returned (how
+//!   [`Recording`](super::recording::Recording) sees calls, and how the
+//!   runner names the calls in flight when a check runs out of time).
 //!
 //! The list is checked against wacore by the compiler: a listed method wacore
 //! lacks, or a changed signature, fails to compile; a method wacore adds
@@ -101,6 +102,12 @@ macro_rules! store_surface {
                 let _ = method;
             }
 
+            /// Called by [`Layered`] after every method has returned (not when
+            /// its future is dropped first).
+            fn after(&self, method: Method) {
+                let _ = method;
+            }
+
             $($(
                 #[allow(missing_docs)]
                 async fn $method(&self, $($arg: $ty),*) -> $ret {
@@ -119,7 +126,9 @@ macro_rules! store_surface {
                 $(
                     async fn $method(&self, $($arg: $ty),*) -> $ret {
                         self.0.before(Method::$method);
-                        Layer::$method(&self.0, $($arg),*).await
+                        let result = Layer::$method(&self.0, $($arg),*).await;
+                        self.0.after(Method::$method);
+                        result
                     }
                 )*
             }

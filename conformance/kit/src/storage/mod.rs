@@ -23,6 +23,8 @@ mod methods;
 mod registry;
 mod runner;
 mod test_harness;
+mod watch;
+mod wrapped;
 
 pub mod bench;
 pub mod crash;
@@ -37,5 +39,7 @@ pub use check::{Check, CheckFn, Ctx, Needs};
 pub use factory::{Capabilities, Factory, Instance, SetupError, SimpleFactory};
 pub use methods::{Layer, Layered, Method, UnknownMethod};
 pub use registry::{all_checks, checks_covering, find_check};
-pub use runner::{run_check, run_checks, run_suite};
+pub use runner::{run_check, run_check_within, run_checks, run_suite};
 pub use test_harness::{test_main, test_main_each};
+pub use watch::default_limit;
+pub use wrapped::WrappedFactory;

@@ -1,17 +1,33 @@
 //! Running storage checks against a factory, with declared expectations.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::check::{Check, Ctx};
 use super::factory::Factory;
 use super::registry::all_checks;
+use super::watch::{InFlight, default_limit, within};
+use super::wrapped::{FactoryRef, WrappedFactory};
 use crate::{CheckReport, Expectations, Outcome, Report, UnknownCheck, Verdict};
 
-/// Runs one check on a fresh store from `factory`, then tears the store down.
+/// Runs one check on a fresh store from `factory`, then tears the store
+/// down, each within [`default_limit`].
 pub async fn run_check(
     check: &Check,
     factory: &dyn Factory,
     expectations: &Expectations,
+) -> CheckReport {
+    run_check_within(check, factory, expectations, default_limit()).await
+}
+
+/// [`run_check`] with a time limit of `limit` for the check and `limit` again
+/// for the teardown. A check that runs out of time fails, naming the store
+/// calls in flight; its future is dropped.
+pub async fn run_check_within(
+    check: &Check,
+    factory: &dyn Factory,
+    expectations: &Expectations,
+    limit: Duration,
 ) -> CheckReport {
     let caps = factory.capabilities();
     let start = Instant::now();
@@ -20,7 +36,7 @@ pub async fn run_check(
             needs: format!("{:?}", check.needs),
         }
     } else {
-        judge(check, run_body(check, factory).await, expectations)
+        judge(check, run_body(check, factory, limit).await, expectations)
     };
     CheckReport {
         check: check.name,
@@ -35,10 +51,18 @@ pub async fn run_check(
 }
 
 /// The body's result on a fresh store; a failed teardown fails the check.
-async fn run_body(check: &Check, factory: &dyn Factory) -> Result<Option<String>, String> {
-    let instance = match factory.open().await {
-        Ok(instance) => instance,
-        Err(e) => return Err(format!("the factory could not open a fresh store: {e}")),
+async fn run_body(
+    check: &Check,
+    factory: &dyn Factory,
+    limit: Duration,
+) -> Result<Option<String>, String> {
+    let in_flight = Arc::new(InFlight::default());
+    let watching = in_flight.clone();
+    let factory = WrappedFactory::new(FactoryRef(factory), move |store| watching.watch(store));
+    let instance = match within(limit, factory.open()).await {
+        Some(Ok(instance)) => instance,
+        Some(Err(e)) => return Err(format!("the factory could not open a fresh store: {e}")),
+        None => return Err(format!("opening a fresh store took over {limit:?}")),
     };
     let mut ctx = Ctx {
         instance,
@@ -46,12 +70,20 @@ async fn run_body(check: &Check, factory: &dyn Factory) -> Result<Option<String>
     };
     // A panicking store or check is a failure of that check, not of the run.
     let run = std::panic::AssertUnwindSafe((check.run)(&mut ctx));
-    let result = match futures::FutureExt::catch_unwind(run).await {
-        Ok(Ok(observed)) => Ok(observed),
-        Ok(Err(failure)) => Err(failure.0),
-        Err(_) => Err("the check panicked".to_owned()),
+    let result = match within(limit, futures::FutureExt::catch_unwind(run)).await {
+        Some(Ok(Ok(observed))) => Ok(observed),
+        Some(Ok(Err(failure))) => Err(failure.0),
+        Some(Err(_)) => Err("the check panicked".to_owned()),
+        None => Err(format!(
+            "timed out after {limit:?}; {} (CONFORMANCE_CHECK_TIMEOUT sets the limit in seconds)",
+            in_flight.describe()
+        )),
     };
-    match (ctx.instance.teardown().await, result) {
+    let teardown = match within(limit, ctx.instance.teardown()).await {
+        Some(done) => done.map_err(|e| e.to_string()),
+        None => Err(format!("it took over {limit:?}")),
+    };
+    match (teardown, result) {
         (Ok(()), result) => result,
         (Err(e), Ok(_)) => Err(format!("teardown failed: {e}")),
         (Err(e), Err(message)) => Err(format!("{message} (and teardown failed: {e})")),
