@@ -135,7 +135,9 @@ impl ProtocolStore for RedbStore {
     }
 
     /// One transaction. A LID remapped to another phone number leaves the old
-    /// number's index; the last duplicate LID in a batch wins.
+    /// number's index; the last duplicate LID in a batch wins, except
+    /// `created_at`: "when the mapping was first learned", so a re-put keeps
+    /// the stored one (and a duplicate in one batch keeps the first's).
     async fn put_lid_mappings(&self, entries: &[LidPnMappingEntry]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
@@ -148,11 +150,13 @@ impl ProtocolStore for RedbStore {
             let mut index = txn.open_table(PN_INDEX)?;
             for (offset, entry) in entries.iter().enumerate() {
                 let lid_key = account.clone().named(&entry.lid);
-                // insert returns the row it replaced: no separate lookup.
-                let old = mappings
-                    .insert(lid_key.as_slice(), entry.encode().as_slice())?
-                    .map(|v| LidPnMappingEntry::decode(v.value()))
-                    .transpose()?;
+                let old: Option<LidPnMappingEntry> = get(&mappings, &lid_key)?;
+                let created_at = old.as_ref().map_or(entry.created_at, |o| o.created_at);
+                let row = LidPnMappingEntry {
+                    created_at,
+                    ..entry.clone()
+                };
+                mappings.insert(lid_key.as_slice(), row.encode().as_slice())?;
                 if let Some(old) = old
                     && old.phone_number != entry.phone_number
                 {

@@ -27,8 +27,13 @@ pub const fn capabilities() -> Capabilities {
 
 /// Deviations of `InMemoryBackend` 0.7.0.
 pub fn expectations() -> Expectations {
-    Expectations::none().expect_failure(
-        "protocol::pn_mapping_after_a_remap",
-        "InMemoryBackend 0.7.0 keeps one reverse entry per phone and deletes it when a LID of that phone is remapped, so the phone's other LIDs are no longer found (found by the model-based tests)",
-    )
+    Expectations::none()
+        .expect_failure(
+            "protocol::pn_mapping_after_a_remap",
+            "InMemoryBackend 0.7.0 keeps one reverse entry per phone and deletes it when a LID of that phone is remapped, so the phone's other LIDs are no longer found (found by the model-based tests)",
+        )
+        .expect_failure(
+            "protocol::lid_mapping_keeps_the_first_created_at",
+            "InMemoryBackend 0.7.0 replaces the whole entry on a re-put, created_at included, though the trait documents it as when the mapping was first learned",
+        )
 }

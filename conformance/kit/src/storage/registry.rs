@@ -40,13 +40,18 @@ mod tests {
     use crate::storage::{Needs, in_memory};
     use crate::{Executor, Expectations};
 
-    /// Runs every check the in-memory reference can run on a recorded store:
-    /// the methods a check declares are exactly those it calls.
+    /// Runs every check the in-memory reference can run and passes on a
+    /// recorded store: the methods a check declares are exactly those it
+    /// calls. (The lab holds every check to it on our engine, which runs
+    /// and passes them all.)
     #[test]
     fn every_check_declares_exactly_the_methods_it_calls() {
         let mut wrong = Vec::new();
+        let deviations = in_memory::expectations();
         for check in all_checks() {
-            if !check.needs.met_by(in_memory::capabilities()) {
+            if !check.needs.met_by(in_memory::capabilities())
+                || deviations.reason(check.name).is_some()
+            {
                 continue;
             }
             let called = Executor::DEFAULT.block_on(methods_called(&check, &in_memory::factory()));

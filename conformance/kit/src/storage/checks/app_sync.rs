@@ -1,6 +1,5 @@
 //! AppSyncStore checks.
 
-use crate::storage::flaws::flaw;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -8,6 +7,7 @@ use wacore::appstate::hash::HashState;
 use wacore::store::traits::AppStateSyncKey;
 
 use super::{check, index, mac};
+use crate::storage::flaws::flaw;
 use crate::{Failure, ensure, ensure_eq};
 
 fn sync_key(byte: u8) -> AppStateSyncKey {

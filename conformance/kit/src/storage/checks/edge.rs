@@ -1,12 +1,12 @@
 //! Edge inputs across traits: empty, unicode, huge, extreme ids and timestamps.
 
-use crate::storage::flaws::flaw;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use wacore::store::traits::{DeviceListRecord, TcTokenEntry};
 
 use super::{CHAT, SENDER, check, index, mac, mapping, secret};
+use crate::storage::flaws::flaw;
 use crate::{Failure, ensure, ensure_eq};
 
 crate::storage::checks::register! {

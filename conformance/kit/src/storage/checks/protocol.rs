@@ -1,13 +1,14 @@
 //! ProtocolStore checks.
 
-use crate::storage::flaws::flaw;
 use std::sync::Arc;
 
 use wacore::store::traits::{
-    Backend, DeviceInfo, DeviceListRecord, PendingInboundKey, PendingInboundRow, TcTokenEntry,
+    Backend, DeviceInfo, DeviceListRecord, LidPnMappingEntry, PendingInboundKey, PendingInboundRow,
+    TcTokenEntry,
 };
 
 use super::{check, mapping};
+use crate::storage::flaws::flaw;
 use crate::{Failure, ensure, ensure_eq};
 
 /// Reads a tc token that must exist.
@@ -41,6 +42,7 @@ crate::storage::checks::register! {
     delete_sender_key_device_rows_across_groups,
     clear_all_sender_key_devices,
     lid_mapping_round_trip,
+    lid_mapping_keeps_the_first_created_at,
     lid_mapping_before_device_row,
     pn_mapping_finds_the_lid,
     pn_mapping_after_a_remap,
@@ -232,6 +234,164 @@ check!(
         Ok(None)
     }
 );
+
+check!(
+    lid_mapping_keeps_the_first_created_at,
+    "ProtocolStore",
+    Contract,
+    Nothing,
+    [
+        get_lid_mapping,
+        put_lid_mapping,
+        put_lid_mappings,
+        exists,
+        create
+    ],
+    "LidPnMappingEntry.created_at is when the mapping was first learned: a re-put (single or batch, or a later duplicate in one batch) keeps the first created_at and takes everything else from the new entry",
+    |ctx| {
+        let s = ctx.store();
+        super::started(&s).await?;
+        let entry = |lid: &str, pn: &str, created_at: i64, updated_at: i64| LidPnMappingEntry {
+            created_at,
+            ..mapping(lid, pn, updated_at)
+        };
+        let read = |lid: &'static str| {
+            let s = s.clone();
+            async move {
+                s.get_lid_mapping(lid)
+                    .await?
+                    .map(|m| (m.phone_number, m.created_at, m.updated_at))
+                    .ok_or_else(|| Failure(format!("mapping {lid} missing")))
+            }
+        };
+        s.put_lid_mapping(&entry("100000000000001", "5511900000001", 100, 100))
+            .await?;
+        s.put_lid_mapping(&entry("100000000000001", "5511900000009", 200, 200))
+            .await?;
+        ensure_eq!(
+            read("100000000000001").await?,
+            ("5511900000009".to_string(), 100, 200),
+            "a re-put with put_lid_mapping"
+        );
+        s.put_lid_mappings(&[
+            entry("100000000000001", "5511900000008", 300, 300),
+            entry("100000000000002", "5511900000002", 10, 10),
+            entry("100000000000002", "5511900000003", 20, 20),
+        ])
+        .await?;
+        ensure_eq!(
+            read("100000000000001").await?,
+            ("5511900000008".to_string(), 100, 300),
+            "a re-put with put_lid_mappings"
+        );
+        ensure_eq!(
+            read("100000000000002").await?,
+            ("5511900000003".to_string(), 10, 20),
+            "two entries of one LID in one new batch"
+        );
+        Ok(None)
+    }
+);
+
+#[cfg(test)]
+mod created_at_flaws {
+    //! `InMemoryBackend` overwrites `created_at` (a declared deviation), so
+    //! these flaws sit on it patched to keep the first one: the patched
+    //! store passes the check, each flaw on top of it fails it.
+
+    use crate::Executor;
+    use crate::storage::flaws::prelude::*;
+    use crate::storage::flaws::{assert_caught, flawed_factory};
+    use crate::storage::{find_check, run_check};
+
+    /// `InMemoryBackend` keeping the first `created_at`, as the trait says.
+    struct KeepsFirst(Arc<dyn Backend>);
+
+    #[async_trait]
+    impl Layer for KeepsFirst {
+        fn inner(&self) -> &dyn Backend {
+            &*self.0
+        }
+        async fn put_lid_mapping(&self, entry: &LidPnMappingEntry) -> Result<()> {
+            self.put_lid_mappings(std::slice::from_ref(entry)).await
+        }
+        async fn put_lid_mappings(&self, entries: &[LidPnMappingEntry]) -> Result<()> {
+            for entry in entries {
+                let first = self.0.get_lid_mapping(&entry.lid).await?;
+                let created_at = first.map_or(entry.created_at, |f| f.created_at);
+                let entry = LidPnMappingEntry {
+                    created_at,
+                    ..entry.clone()
+                };
+                self.0.put_lid_mapping(&entry).await?;
+            }
+            Ok(())
+        }
+    }
+
+    fn keeps_first(inner: Arc<dyn Backend>) -> Arc<dyn Backend> {
+        Arc::new(Layered(KeepsFirst(inner)))
+    }
+
+    /// Keeps the first `created_at` for single puts only.
+    struct BatchOverwrites(Arc<dyn Backend>, Arc<dyn Backend>);
+
+    #[async_trait]
+    impl Layer for BatchOverwrites {
+        fn inner(&self) -> &dyn Backend {
+            &*self.1
+        }
+        async fn put_lid_mappings(&self, entries: &[LidPnMappingEntry]) -> Result<()> {
+            self.0.put_lid_mappings(entries).await
+        }
+    }
+
+    /// Keeps the first `created_at` against stored rows, not within a batch.
+    struct BatchDuplicateOverwrites(Arc<dyn Backend>, Arc<dyn Backend>);
+
+    #[async_trait]
+    impl Layer for BatchDuplicateOverwrites {
+        fn inner(&self) -> &dyn Backend {
+            &*self.1
+        }
+        async fn put_lid_mappings(&self, entries: &[LidPnMappingEntry]) -> Result<()> {
+            let mut fixed = Vec::new();
+            for entry in entries {
+                let stored = self.0.get_lid_mapping(&entry.lid).await?;
+                let created_at = stored.map_or(entry.created_at, |f| f.created_at);
+                fixed.push(LidPnMappingEntry {
+                    created_at,
+                    ..entry.clone()
+                });
+            }
+            self.0.put_lid_mappings(&fixed).await
+        }
+    }
+
+    #[test]
+    fn the_patched_reference_passes() {
+        let check = find_check("protocol::lid_mapping_keeps_the_first_created_at").unwrap();
+        let report = Executor::DEFAULT.block_on(run_check(
+            &check,
+            &flawed_factory(keeps_first),
+            &crate::Expectations::none(),
+        ));
+        assert!(!report.outcome.fails_run(), "{:?}", report.outcome);
+    }
+
+    #[test]
+    fn every_re_put_path_is_held_to_the_rule() {
+        assert_caught("lid_mapping_keeps_the_first_created_at", |inner| inner);
+        assert_caught("lid_mapping_keeps_the_first_created_at", |inner| {
+            let fixed = keeps_first(inner.clone());
+            Arc::new(Layered(BatchOverwrites(inner, fixed)))
+        });
+        assert_caught("lid_mapping_keeps_the_first_created_at", |inner| {
+            let fixed = keeps_first(inner.clone());
+            Arc::new(Layered(BatchDuplicateOverwrites(inner, fixed)))
+        });
+    }
+}
 
 check!(
     lid_mapping_before_device_row,
