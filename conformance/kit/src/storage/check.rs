@@ -22,6 +22,9 @@ pub enum Needs {
     MultiAccount,
     /// Needs [`Capabilities::second_handle`].
     SecondHandle,
+    /// Needs [`Capabilities::pending_inbound`] (without it the trait's
+    /// fail-closed defaults are checked elsewhere).
+    PendingInbound,
 }
 
 impl Needs {
@@ -32,6 +35,7 @@ impl Needs {
             Needs::Persistent => caps.persistent,
             Needs::MultiAccount => caps.multi_account,
             Needs::SecondHandle => caps.second_handle,
+            Needs::PendingInbound => caps.pending_inbound,
         }
     }
 }

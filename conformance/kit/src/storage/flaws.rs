@@ -17,7 +17,7 @@ pub(crate) mod prelude {
     pub(crate) use wacore::appstate::hash::HashState;
     pub(crate) use wacore::store::error::{Result, StoreError};
     pub(crate) use wacore::store::traits::{
-        Backend, DeviceListRecord, LidPnMappingEntry, TcTokenEntry,
+        Backend, DeviceListRecord, LidPnMappingEntry, MsgSecretEntry, TcTokenEntry,
     };
 
     pub(crate) use crate::storage::{Layer, Layered};

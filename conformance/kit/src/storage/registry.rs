@@ -13,6 +13,7 @@ pub fn all_checks() -> Vec<Check> {
         checks::msg_secret::checks(),
         checks::device::checks(),
         checks::edge::checks(),
+        checks::batches::checks(),
         checks::accounts::checks(),
     ]
     .concat()

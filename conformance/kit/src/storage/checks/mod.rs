@@ -5,6 +5,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod app_sync;
+pub(crate) mod batches;
 pub(crate) mod device;
 pub(crate) mod edge;
 pub(crate) mod msg_secret;
