@@ -14,6 +14,7 @@ pub fn all_checks() -> Vec<Check> {
         checks::device::checks(),
         checks::edge::checks(),
         checks::batches::checks(),
+        checks::isolation::checks(),
         checks::accounts::checks(),
     ]
     .concat()

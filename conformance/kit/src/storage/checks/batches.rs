@@ -12,8 +12,8 @@ use wacore::appstate::processor::AppStateMutationMAC;
 use wacore::store::traits::{DeviceInfo, DeviceListRecord, PendingInboundKey, PendingInboundRow};
 
 use super::{check, mac, mapping, secret};
-use crate::storage::flaws::flaw;
 use crate::ensure_eq;
+use crate::storage::flaws::flaw;
 
 crate::storage::checks::register! {
     batches:

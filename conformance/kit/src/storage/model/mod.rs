@@ -501,8 +501,14 @@ mod sequence_only_flaws {
     }
 
     #[test]
-    fn single_method_checks_miss_them() {
-        for (flaw, _, factory) in flawed() {
+    fn single_method_checks_miss_the_version_cache_but_not_a_lost_re_put() {
+        // A session re-put after its delete was sequence-only until the
+        // isolation checks: one of them deletes and re-puts a session.
+        let expected_catchers = [
+            Some("isolation::one_address_as_session_identity_and_sender_key"),
+            None,
+        ];
+        for ((flaw, _, factory), catcher) in flawed().into_iter().zip(expected_catchers) {
             let report = Executor::DEFAULT
                 .block_on(run_suite(
                     &factory,
@@ -510,11 +516,13 @@ mod sequence_only_flaws {
                     |_, _, _| {},
                 ))
                 .unwrap();
-            assert!(
-                report.is_ok(),
-                "{flaw} was caught by a single-method check: {:#?}",
-                report.to_json()
-            );
+            let failed: Vec<&str> = report
+                .checks
+                .iter()
+                .filter(|c| c.outcome.fails_run())
+                .map(|c| c.check)
+                .collect();
+            assert_eq!(failed, catcher.into_iter().collect::<Vec<_>>(), "{flaw}");
         }
     }
 
