@@ -20,6 +20,7 @@ fn keys(d: &Device) -> Vec<u8> {
 crate::storage::checks::register! {
     device:
     device_round_trip,
+    every_persisted_device_field_round_trips,
     create_makes_a_loadable_device,
     create_twice,
     snapshot_db_accepts_a_name,
@@ -97,6 +98,131 @@ flaw! {
     load_always_none, caught_by: device_round_trip;
     async fn load(&self) -> Result<Option<wacore::store::Device>> {
         Ok(None)
+    }
+}
+
+check!(
+    every_persisted_device_field_round_trips,
+    "DeviceStore",
+    Contract,
+    Nothing,
+    [save, load],
+    "save then load returns every field of Device that the client persists, field by field (device_props, client_profile and nct_salt_sync_seen are runtime state)",
+    |ctx| {
+        let s = ctx.store();
+        let mut d = Device::new();
+        d.pn = Some(
+            "5511999990000@s.whatsapp.net"
+                .parse()
+                .map_err(|e| Failure(format!("{e:?}")))?,
+        );
+        d.lid = Some(
+            "100000000000001@lid"
+                .parse()
+                .map_err(|e| Failure(format!("{e:?}")))?,
+        );
+        d.account = Some(std::sync::Arc::new(
+            waproto::whatsapp::ADVSignedDeviceIdentity {
+                details: Some(vec![1, 2, 3]),
+                account_signature_key: Some(vec![4; 32]),
+                account_signature: Some(vec![5; 64]),
+                device_signature: Some(vec![6; 64]),
+                ..Default::default()
+            },
+        ));
+        d.app_version_primary = 2;
+        d.app_version_secondary = 3000;
+        d.app_version_tertiary = 1_023_456_789;
+        d.app_version_last_fetched_ms = 1_700_000_000_123;
+        d.first_unupload_pre_key_id = 0x8000_0002;
+        d.server_has_prekeys = true;
+        d.nct_salt = Some(vec![7; 16]);
+        d.server_cert_chain = Some(wacore::store::device::CachedServerCertChain {
+            intermediate: wacore::store::device::CachedNoiseCert {
+                key: [8; 32],
+                not_before: 1,
+                not_after: i64::MAX,
+            },
+            leaf: wacore::store::device::CachedNoiseCert {
+                key: [9; 32],
+                not_before: -1,
+                not_after: 1_800_000_000,
+            },
+        });
+        d.read_receipts_disabled = true;
+        s.save(&d).await?;
+        let got = s
+            .load()
+            .await?
+            .ok_or_else(|| Failure("load returned None after save".into()))?;
+        ensure_eq!(got.pn, d.pn, "pn");
+        ensure_eq!(got.lid, d.lid, "lid");
+        ensure_eq!(
+            got.account.as_deref().map(|a| (
+                &a.details,
+                &a.account_signature_key,
+                &a.account_signature,
+                &a.device_signature
+            )),
+            d.account.as_deref().map(|a| (
+                &a.details,
+                &a.account_signature_key,
+                &a.account_signature,
+                &a.device_signature
+            )),
+            "account"
+        );
+        ensure_eq!(
+            (
+                got.app_version_primary,
+                got.app_version_secondary,
+                got.app_version_tertiary
+            ),
+            (2, 3000, 1_023_456_789),
+            "app version"
+        );
+        ensure_eq!(
+            got.app_version_last_fetched_ms,
+            1_700_000_000_123,
+            "app_version_last_fetched_ms"
+        );
+        ensure_eq!(
+            got.first_unupload_pre_key_id,
+            0x8000_0002,
+            "first_unupload_pre_key_id"
+        );
+        ensure_eq!(got.server_has_prekeys, true, "server_has_prekeys");
+        ensure_eq!(got.nct_salt, d.nct_salt, "nct_salt");
+        ensure_eq!(
+            got.server_cert_chain,
+            d.server_cert_chain,
+            "server_cert_chain"
+        );
+        ensure_eq!(got.read_receipts_disabled, true, "read_receipts_disabled");
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// The signed device identity (`account`) is not persisted.
+    device_account_dropped, caught_by: every_persisted_device_field_round_trips;
+    async fn save(&self, device: &wacore::store::Device) -> Result<()> {
+        let mut device = device.clone();
+        device.account = None;
+        self.inner.save(&device).await
+    }
+}
+
+flaw! {
+    /// Fields added to `Device` after the store was written (cert chain, nct
+    /// salt) fall back to their defaults.
+    device_newer_fields_dropped, caught_by: every_persisted_device_field_round_trips;
+    async fn load(&self) -> Result<Option<wacore::store::Device>> {
+        Ok(self.inner.load().await?.map(|mut d| {
+            d.server_cert_chain = None;
+            d.nct_salt = None;
+            d
+        }))
     }
 }
 
