@@ -127,7 +127,6 @@ check!(
                 account_signature_key: Some(vec![4; 32]),
                 account_signature: Some(vec![5; 64]),
                 device_signature: Some(vec![6; 64]),
-                ..Default::default()
             },
         ));
         d.app_version_primary = 2;
