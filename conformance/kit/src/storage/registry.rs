@@ -15,6 +15,7 @@ pub fn all_checks() -> Vec<Check> {
         checks::edge::checks(),
         checks::batches::checks(),
         checks::isolation::checks(),
+        checks::races::checks(),
         checks::accounts::checks(),
     ]
     .concat()

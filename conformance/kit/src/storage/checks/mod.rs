@@ -11,6 +11,7 @@ pub(crate) mod edge;
 pub(crate) mod isolation;
 pub(crate) mod msg_secret;
 pub(crate) mod protocol;
+pub(crate) mod races;
 pub(crate) mod signal;
 
 use std::sync::Arc;

@@ -1,0 +1,163 @@
+//! Races that find late windows: racers start after a different number of
+//! yields in every round (jitter), over many rounds, so a read-modify-write
+//! whose window opens a little after the start is still hit; and pairs of
+//! methods that write the same rows are raced against each other, not only
+//! against themselves.
+
+use futures::future::join;
+
+use super::check;
+use crate::storage::flaws::flaw;
+use crate::{Failure, ensure_eq, yield_now};
+
+crate::storage::checks::register! {
+    races:
+    mark_prekeys_uploaded_races_remove_prekey,
+    tc_token_merges_race_with_jitter,
+}
+
+/// Rounds of each race.
+const ROUNDS: u32 = 64;
+
+/// Yields `n` times: the jitter of one racer in one round.
+async fn jitter(n: u32) {
+    for _ in 0..n {
+        yield_now().await;
+    }
+}
+
+/// Racer `racer`'s jitter in round `round`: 0 to 4 yields, drawn
+/// independently per racer (splitmix64 of the pair), so every pair of
+/// delays (equal, one ahead, far apart) occurs over the rounds.
+fn delay(round: u32, racer: u32) -> u32 {
+    let mut z = (u64::from(round) << 32 | u64::from(racer)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) % 5) as u32
+}
+
+check!(
+    mark_prekeys_uploaded_races_remove_prekey,
+    "SignalStore",
+    Contract,
+    Nothing,
+    [
+        store_prekey,
+        mark_prekeys_uploaded,
+        remove_prekey,
+        load_prekey
+    ],
+    "mark_prekeys_uploaded is UPDATE-only even against a concurrent remove_prekey: whichever runs first, a removed prekey never comes back",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..ROUNDS {
+            let id = 1000 + round;
+            s.store_prekey(id, &[1], false).await?;
+            let mark = async {
+                jitter(delay(round, 0)).await;
+                s.mark_prekeys_uploaded(&[id]).await
+            };
+            let remove = async {
+                jitter(delay(round, 1)).await;
+                s.remove_prekey(id).await
+            };
+            let (marked, removed) = join(mark, remove).await;
+            marked?;
+            removed?;
+            let left = s.load_prekey(id).await?.map(|b| b.to_vec());
+            ensure_eq!(left, None, "prekey {id} after the race of round {round}");
+        }
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// Marks by reading the record, yielding, then writing it back: a
+    /// remove in that window is undone.
+    mark_uploaded_read_then_write, caught_by: mark_prekeys_uploaded_races_remove_prekey;
+    async fn mark_prekeys_uploaded(&self, ids: &[u32]) -> Result<()> {
+        for &id in ids {
+            if let Some(record) = self.inner.load_prekey(id).await? {
+                crate::yield_now().await;
+                self.inner.store_prekey(id, &record, true).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+check!(
+    tc_token_merges_race_with_jitter,
+    "ProtocolStore",
+    Contract,
+    Nothing,
+    [
+        touch_tc_token_sender_timestamp,
+        store_received_tc_token,
+        get_tc_token
+    ],
+    "touch_tc_token_sender_timestamp (sender timestamp only moves forward) and store_received_tc_token (newer token wins, sender timestamp kept) are atomic against each other, whenever each starts",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..ROUNDS {
+            let jid = format!("{round}@s.whatsapp.net");
+            s.store_received_tc_token(&jid, &[1], 100).await?;
+            s.touch_tc_token_sender_timestamp(&jid, 100).await?;
+            let touch = async {
+                jitter(delay(round, 0)).await;
+                s.touch_tc_token_sender_timestamp(&jid, 200).await
+            };
+            let receive = async {
+                jitter(delay(round, 1)).await;
+                s.store_received_tc_token(&jid, &[2], 300).await
+            };
+            let (touched, received) = join(touch, receive).await;
+            touched?;
+            received?;
+            let e = s
+                .get_tc_token(&jid)
+                .await?
+                .ok_or_else(|| Failure(format!("tc token {jid} missing")))?;
+            ensure_eq!(
+                (e.token, e.token_timestamp, e.sender_timestamp),
+                (vec![2], 300, Some(200)),
+                "tc token after the race of round {round}"
+            );
+        }
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// Both merges read, wait a few yields (a window that opens late), then
+    /// write: the other writer's update in between is lost.
+    tc_merges_with_a_late_window, caught_by: tc_token_merges_race_with_jitter;
+    async fn touch_tc_token_sender_timestamp(&self, jid: &str, sender_timestamp: i64) -> Result<()> {
+        let existing = self.inner.get_tc_token(jid).await?;
+        for _ in 0..3 {
+            crate::yield_now().await;
+        }
+        let mut e = existing.unwrap_or(TcTokenEntry {
+            token: vec![],
+            token_timestamp: sender_timestamp,
+            sender_timestamp: None,
+        });
+        e.sender_timestamp = Some(e.sender_timestamp.map_or(sender_timestamp, |s| s.max(sender_timestamp)));
+        self.inner.put_tc_token(jid, &e).await
+    }
+    async fn store_received_tc_token(&self, jid: &str, token: &[u8], token_timestamp: i64) -> Result<()> {
+        let existing = self.inner.get_tc_token(jid).await?;
+        for _ in 0..3 {
+            crate::yield_now().await;
+        }
+        if let Some(e) = &existing
+            && !e.token.is_empty()
+            && token_timestamp < e.token_timestamp
+        {
+            return Ok(());
+        }
+        let sender_timestamp = existing.and_then(|e| e.sender_timestamp);
+        let entry = TcTokenEntry { token: token.to_vec(), token_timestamp, sender_timestamp };
+        self.inner.put_tc_token(jid, &entry).await
+    }
+}
