@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use tempfile::TempDir;
 use wacore::store::traits::Backend;
 use whatsapp_rust_conformance::Expectations;
-use whatsapp_rust_conformance::storage::{Capabilities, Factory, Instance, SetupError, in_memory};
+use whatsapp_rust_conformance::storage::{
+    Capabilities, Factory, Instance, MessageTs, PrekeyBatchOrder, SetupError, in_memory,
+};
 use whatsapp_rust_redb_storage::RedbStore;
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
@@ -106,6 +108,8 @@ impl Factory for RedbFactory {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities::all()
+            .message_ts(MessageTs::Stored)
+            .prekey_batch_order(PrekeyBatchOrder::RequestOrderOnce)
     }
     async fn open(&self) -> Result<Box<dyn Instance>, SetupError> {
         let dir = tempfile::tempdir()?;
@@ -172,6 +176,8 @@ impl Factory for SqliteFactory {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities::all()
+            .message_ts(MessageTs::Stored)
+            .prekey_batch_order(PrekeyBatchOrder::SortedOnce)
     }
     async fn open(&self) -> Result<Box<dyn Instance>, SetupError> {
         let dir = tempfile::tempdir()?;

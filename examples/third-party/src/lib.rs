@@ -268,7 +268,16 @@ impl ProtocolStore for BTreeStore {
     }
     async fn put_lid_mapping(&self, entry: &LidPnMappingEntry) -> Result<()> {
         self.with(|s| {
-            s.lid_mappings.insert(entry.lid.clone(), entry.clone());
+            // created_at is when the mapping was first learned: keep it.
+            let created_at = s
+                .lid_mappings
+                .get(&entry.lid)
+                .map_or(entry.created_at, |first| first.created_at);
+            let entry = LidPnMappingEntry {
+                created_at,
+                ..entry.clone()
+            };
+            s.lid_mappings.insert(entry.lid.clone(), entry);
         })
     }
     async fn get_all_lid_mappings(&self) -> Result<Vec<LidPnMappingEntry>> {

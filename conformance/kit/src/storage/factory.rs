@@ -72,6 +72,43 @@ pub struct Capabilities {
     pub group_metadata: bool,
     /// [`Instance::second_handle`] opens a second, independent handle on the same data.
     pub second_handle: bool,
+    /// Choices the trait leaves open that the store declares: the kit then
+    /// holds it to them (undeclared ones are only observed).
+    pub choices: Choices,
+}
+
+/// Behaviour the trait leaves to the backend. A declared choice turns the
+/// implementation-defined check that observes it into a requirement: a store
+/// that declares one thing and does another fails that check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Choices {
+    /// What `get_msg_secret_with_ts` returns as the message time.
+    pub message_ts: Option<MessageTs>,
+    /// The order and repeats of `load_prekeys_batch`'s result.
+    pub prekey_batch_order: Option<PrekeyBatchOrder>,
+}
+
+/// What `get_msg_secret_with_ts` returns as the message time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MessageTs {
+    /// The `message_ts` stored by `put_msg_secrets`.
+    Stored,
+    /// Always 0 (the trait's default: message_ts is not stored).
+    Zero,
+}
+
+/// The order and repeats of `load_prekeys_batch`'s result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PrekeyBatchOrder {
+    /// In request order; a repeated id once.
+    RequestOrderOnce,
+    /// In request order; a repeated id as often as it was asked for.
+    RequestOrderRepeated,
+    /// Sorted by id; each id once.
+    SortedOnce,
 }
 
 impl Capabilities {
@@ -83,10 +120,14 @@ impl Capabilities {
             pending_inbound: false,
             group_metadata: false,
             second_handle: false,
+            choices: Choices {
+                message_ts: None,
+                prekey_batch_order: None,
+            },
         }
     }
 
-    /// Everything optional.
+    /// Everything optional (no choice declared).
     pub const fn all() -> Self {
         Capabilities {
             persistent: true,
@@ -94,7 +135,20 @@ impl Capabilities {
             pending_inbound: true,
             group_metadata: true,
             second_handle: true,
+            choices: Capabilities::none().choices,
         }
+    }
+
+    /// Declares what `get_msg_secret_with_ts` returns as the message time.
+    pub const fn message_ts(mut self, choice: MessageTs) -> Self {
+        self.choices.message_ts = Some(choice);
+        self
+    }
+
+    /// Declares the order and repeats of `load_prekeys_batch`'s result.
+    pub const fn prekey_batch_order(mut self, choice: PrekeyBatchOrder) -> Self {
+        self.choices.prekey_batch_order = Some(choice);
+        self
     }
 
     /// Sets [`Capabilities::persistent`].

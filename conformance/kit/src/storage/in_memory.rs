@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wacore::store::InMemoryBackend;
 use wacore::store::traits::Backend;
 
-use super::factory::{Capabilities, SimpleFactory};
+use super::factory::{Capabilities, MessageTs, PrekeyBatchOrder, SimpleFactory};
 use crate::Expectations;
 
 /// `InMemoryBackend`: one account, not persistent, with the pending-inbound
@@ -18,11 +18,14 @@ pub fn factory() -> SimpleFactory {
     })
 }
 
-/// What `InMemoryBackend` claims.
+/// What `InMemoryBackend` claims, with the choices it makes where the trait
+/// leaves them open.
 pub const fn capabilities() -> Capabilities {
     Capabilities::none()
         .pending_inbound(true)
         .group_metadata(true)
+        .message_ts(MessageTs::Stored)
+        .prekey_batch_order(PrekeyBatchOrder::RequestOrderRepeated)
 }
 
 /// Deviations of `InMemoryBackend` 0.7.0.

@@ -36,7 +36,10 @@ pub mod recording;
 mod flaws;
 
 pub use check::{Check, CheckFn, Ctx, Needs};
-pub use factory::{Capabilities, Factory, Instance, SetupError, SimpleFactory};
+pub use factory::{
+    Capabilities, Choices, Factory, Instance, MessageTs, PrekeyBatchOrder, SetupError,
+    SimpleFactory,
+};
 pub use methods::{Layer, Layered, Method, UnknownMethod};
 pub use registry::{all_checks, checks_covering, find_check};
 pub use runner::{run_check, run_check_within, run_checks, run_suite};

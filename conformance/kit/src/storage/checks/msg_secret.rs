@@ -1,6 +1,7 @@
 //! MsgSecretStore checks.
 
 use super::{CHAT, SENDER, check, secret};
+use crate::storage::MessageTs;
 use crate::storage::flaws::flaw;
 use crate::{ensure, ensure_eq};
 
@@ -198,7 +199,7 @@ check!(
     ImplementationDefined,
     Nothing,
     [put_msg_secrets, get_msg_secret_with_ts],
-    "get_msg_secret_with_ts: the secret with the parent message time; the default pairs the secret with 0, backends that store message_ts return it",
+    "get_msg_secret_with_ts: the secret with the parent message time; the default pairs the secret with 0, backends that store message_ts return it (a declared Choices::message_ts is held)",
     |ctx| {
         let s = ctx.store();
         s.put_msg_secrets(vec![secret("m", 9, 0, 1_700_000_123)])
@@ -210,6 +211,18 @@ check!(
             "secret"
         );
         let ts = got.map(|(_, ts)| ts);
+        let seen = match ts {
+            Some(1_700_000_123) => Some(MessageTs::Stored),
+            Some(0) => Some(MessageTs::Zero),
+            _ => None,
+        };
+        if let Some(declared) = ctx.caps.choices.message_ts {
+            ensure_eq!(
+                seen,
+                Some(declared),
+                "declared message_ts choice (message_ts 1700000123 returned as {ts:?})"
+            );
+        }
         Ok(Some(match ts {
             Some(1_700_000_123) => "stores message_ts".to_string(),
             Some(0) => "returns 0 (message_ts not stored)".to_string(),
@@ -217,6 +230,14 @@ check!(
         }))
     }
 );
+
+flaw! {
+    /// Declares that it stores message_ts, returns 0.
+    message_ts_declared_but_zero, caught_by: msg_secret_with_ts_returns_stored_time;
+    async fn get_msg_secret_with_ts(&self, chat: &str, sender: &str, msg_id: &str) -> Result<Option<(Vec<u8>, i64)>> {
+        Ok(self.inner.get_msg_secret(chat, sender, msg_id).await?.map(|secret| (secret, 0)))
+    }
+}
 
 check!(
     msg_secret_merges_are_atomic,

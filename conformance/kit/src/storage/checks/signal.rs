@@ -1,5 +1,6 @@
 //! SignalStore checks.
 
+use crate::storage::PrekeyBatchOrder;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -398,7 +399,7 @@ check!(
     ImplementationDefined,
     Nothing,
     [store_prekey, load_prekeys_batch],
-    "load_prekeys_batch: order of the result and treatment of repeated ids are not specified",
+    "load_prekeys_batch: order of the result and treatment of repeated ids are not specified (a declared Choices::prekey_batch_order is held)",
     |ctx| {
         let s = ctx.store();
         for id in [3u32, 1, 2] {
@@ -417,11 +418,34 @@ check!(
             [1, 2, 3, 3] | [1, 2, 3, 3, ..] => "sorted by id, repeated ids repeated",
             _ => "other",
         };
+        if let Some(declared) = ctx.caps.choices.prekey_batch_order {
+            let expected: &[u32] = match declared {
+                PrekeyBatchOrder::RequestOrderOnce => &[3, 1, 2],
+                PrekeyBatchOrder::RequestOrderRepeated => &[3, 1, 3, 2],
+                PrekeyBatchOrder::SortedOnce => &[1, 2, 3],
+            };
+            ensure_eq!(
+                ids.as_slice(),
+                expected,
+                "declared prekey_batch_order {declared:?} for [3, 1, 3, 2]"
+            );
+        }
         Ok(Some(format!(
             "requested [3, 1, 3, 2], got {ids:?}: {order}"
         )))
     }
 );
+
+flaw! {
+    /// Declares request order with repeats, sorts and deduplicates.
+    prekey_batch_order_not_as_declared, caught_by: load_prekeys_batch_order;
+    async fn load_prekeys_batch(&self, ids: &[u32]) -> Result<Vec<(u32, Bytes)>> {
+        let mut got = self.inner.load_prekeys_batch(ids).await?;
+        got.sort_by_key(|(id, _)| *id);
+        got.dedup_by_key(|(id, _)| *id);
+        Ok(got)
+    }
+}
 
 check!(
     mark_prekeys_uploaded_never_resurrects,
