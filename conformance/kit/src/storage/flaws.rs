@@ -21,6 +21,57 @@ pub(crate) mod prelude {
     };
 
     pub(crate) use crate::storage::{Layer, Layered};
+
+    /// The tc-token merges done as read, `yields` yields, write: correct
+    /// alone, not atomic (a write in the window is lost).
+    pub(crate) async fn touch_non_atomically(
+        store: &dyn Backend,
+        jid: &str,
+        sender_timestamp: i64,
+        yields: u32,
+    ) -> Result<()> {
+        let existing = store.get_tc_token(jid).await?;
+        for _ in 0..yields {
+            crate::yield_now().await;
+        }
+        let mut e = existing.unwrap_or(TcTokenEntry {
+            token: vec![],
+            token_timestamp: sender_timestamp,
+            sender_timestamp: None,
+        });
+        e.sender_timestamp = Some(
+            e.sender_timestamp
+                .map_or(sender_timestamp, |s| s.max(sender_timestamp)),
+        );
+        store.put_tc_token(jid, &e).await
+    }
+
+    /// See [`touch_non_atomically`].
+    pub(crate) async fn receive_non_atomically(
+        store: &dyn Backend,
+        jid: &str,
+        token: &[u8],
+        token_timestamp: i64,
+        yields: u32,
+    ) -> Result<()> {
+        let existing = store.get_tc_token(jid).await?;
+        for _ in 0..yields {
+            crate::yield_now().await;
+        }
+        if let Some(e) = &existing
+            && !e.token.is_empty()
+            && token_timestamp < e.token_timestamp
+        {
+            return Ok(());
+        }
+        let sender_timestamp = existing.and_then(|e| e.sender_timestamp);
+        let entry = TcTokenEntry {
+            token: token.to_vec(),
+            token_timestamp,
+            sender_timestamp,
+        };
+        store.put_tc_token(jid, &entry).await
+    }
 }
 
 /// `flaw! { /// what is broken

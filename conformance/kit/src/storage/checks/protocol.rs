@@ -975,35 +975,10 @@ flaw! {
     /// Both tc-token merges read, yield, then write: a racing writer's update is lost.
     tc_writes_not_atomic, caught_by: tc_token_writers_are_atomic;
     async fn touch_tc_token_sender_timestamp(&self, jid: &str, sender_timestamp: i64) -> Result<()> {
-        let existing = self.inner.get_tc_token(jid).await?;
-        crate::yield_now().await;
-        let e = match existing {
-            Some(e) => TcTokenEntry {
-                sender_timestamp: Some(
-                    e.sender_timestamp.map_or(sender_timestamp, |s| s.max(sender_timestamp)),
-                ),
-                ..e
-            },
-            None => TcTokenEntry {
-                token: vec![],
-                token_timestamp: sender_timestamp,
-                sender_timestamp: Some(sender_timestamp),
-            },
-        };
-        self.inner.put_tc_token(jid, &e).await
+        touch_non_atomically(&*self.inner, jid, sender_timestamp, 1).await
     }
     async fn store_received_tc_token(&self, jid: &str, token: &[u8], token_timestamp: i64) -> Result<()> {
-        let existing = self.inner.get_tc_token(jid).await?;
-        crate::yield_now().await;
-        if let Some(e) = &existing
-            && !e.token.is_empty()
-            && token_timestamp < e.token_timestamp
-        {
-            return Ok(());
-        }
-        let sender_timestamp = existing.and_then(|e| e.sender_timestamp);
-        let entry = TcTokenEntry { token: token.to_vec(), token_timestamp, sender_timestamp };
-        self.inner.put_tc_token(jid, &entry).await
+        receive_non_atomically(&*self.inner, jid, token, token_timestamp, 1).await
     }
 }
 

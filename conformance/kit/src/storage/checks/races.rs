@@ -133,31 +133,9 @@ flaw! {
     /// write: the other writer's update in between is lost.
     tc_merges_with_a_late_window, caught_by: tc_token_merges_race_with_jitter;
     async fn touch_tc_token_sender_timestamp(&self, jid: &str, sender_timestamp: i64) -> Result<()> {
-        let existing = self.inner.get_tc_token(jid).await?;
-        for _ in 0..3 {
-            crate::yield_now().await;
-        }
-        let mut e = existing.unwrap_or(TcTokenEntry {
-            token: vec![],
-            token_timestamp: sender_timestamp,
-            sender_timestamp: None,
-        });
-        e.sender_timestamp = Some(e.sender_timestamp.map_or(sender_timestamp, |s| s.max(sender_timestamp)));
-        self.inner.put_tc_token(jid, &e).await
+        touch_non_atomically(&*self.inner, jid, sender_timestamp, 3).await
     }
     async fn store_received_tc_token(&self, jid: &str, token: &[u8], token_timestamp: i64) -> Result<()> {
-        let existing = self.inner.get_tc_token(jid).await?;
-        for _ in 0..3 {
-            crate::yield_now().await;
-        }
-        if let Some(e) = &existing
-            && !e.token.is_empty()
-            && token_timestamp < e.token_timestamp
-        {
-            return Ok(());
-        }
-        let sender_timestamp = existing.and_then(|e| e.sender_timestamp);
-        let entry = TcTokenEntry { token: token.to_vec(), token_timestamp, sender_timestamp };
-        self.inner.put_tc_token(jid, &entry).await
+        receive_non_atomically(&*self.inner, jid, token, token_timestamp, 3).await
     }
 }
