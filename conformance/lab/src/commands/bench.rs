@@ -12,6 +12,7 @@ use bytes::Bytes;
 use clap::builder::PossibleValuesParser;
 use wacore::store::InMemoryBackend;
 use wacore::store::traits::{Backend, SignalStore};
+use whatsapp_rust_conformance::Executor;
 use whatsapp_rust_conformance::storage::bench::{
     Budget, Measurement, Subject, all_workloads, measure, seed, to_json,
 };
@@ -20,8 +21,6 @@ use whatsapp_rust_conformance_lab::raw_redb::RawRedb;
 use whatsapp_rust_conformance_lab::report;
 use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
 use whatsapp_rust_sqlite_storage::SqliteStore;
-
-use super::runtime;
 
 /// Every store `bench` knows, in table order.
 const BACKENDS: [&str; 5] = ["redb", "redb-relaxed", "sqlite", "memory", "redb-raw"];
@@ -76,7 +75,7 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         Budget::full()
     };
-    match runtime().block_on(bench(budget, filter.as_deref(), &backends, extras)) {
+    match Executor::TokioMultiThread.block_on(bench(budget, filter.as_deref(), &backends, extras)) {
         Err(e) => {
             eprintln!("bench failed: {e}");
             ExitCode::FAILURE

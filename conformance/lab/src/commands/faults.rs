@@ -3,11 +3,9 @@
 
 use std::process::ExitCode;
 
-use whatsapp_rust_conformance_lab::fault_campaign::FaultCampaign;
-
+use whatsapp_rust_conformance::Executor;
 use whatsapp_rust_conformance::cli::{print_json, time_left};
-
-use super::runtime;
+use whatsapp_rust_conformance_lab::fault_campaign::FaultCampaign;
 
 /// The `faults` JSON document's schema (see `docs/CLI.md`).
 pub const SCHEMA: &str = "whatsapp-rust-conformance/faults/v1";
@@ -43,7 +41,7 @@ pub fn run(args: Args) -> ExitCode {
         campaign.steps, campaign.flush_every, campaign.stride
     );
     let started = std::time::Instant::now();
-    let result = runtime().block_on(campaign.run(|scenario, done, total| {
+    let result = Executor::TokioMultiThread.block_on(campaign.run(|scenario, done, total| {
         eprintln!(
             "[{}] {done}/{total} ({} in this scenario)",
             scenario.label(),
