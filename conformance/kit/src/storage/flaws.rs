@@ -5,7 +5,6 @@
 //! it: one [`Layer`] override on top of `InMemoryBackend` (which passes the
 //! suite), and a test that runs that check on it and requires it to fail.
 
-
 /// What a flaw's body can name without imports.
 #[cfg(test)]
 pub(crate) mod prelude {
