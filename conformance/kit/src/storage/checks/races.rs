@@ -14,6 +14,8 @@ crate::storage::checks::register! {
     races:
     mark_prekeys_uploaded_races_remove_prekey,
     tc_token_merges_race_with_jitter,
+    take_sent_message_races_a_re_store,
+    touch_tc_token_races_delete_tc_token,
 }
 
 /// Rounds of each race.
@@ -137,5 +139,114 @@ flaw! {
     }
     async fn store_received_tc_token(&self, jid: &str, token: &[u8], token_timestamp: i64) -> Result<()> {
         receive_non_atomically(&*self.inner, jid, token, token_timestamp, 3).await
+    }
+}
+
+check!(
+    take_sent_message_races_a_re_store,
+    "ProtocolStore",
+    Contract,
+    Nothing,
+    [store_sent_message, take_sent_message],
+    "take_sent_message is an atomic read-and-delete even against a store of the same message: the payload taken and the one left add up to exactly one of the two, never losing the new one",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..ROUNDS {
+            let id = format!("3EB0{round:04}");
+            s.store_sent_message(super::CHAT, &id, b"old").await?;
+            let take = async {
+                jitter(delay(round, 0)).await;
+                s.take_sent_message(super::CHAT, &id).await
+            };
+            let store = async {
+                jitter(delay(round, 1)).await;
+                s.store_sent_message(super::CHAT, &id, b"new").await
+            };
+            let (taken, stored) = join(take, store).await;
+            stored?;
+            let taken = taken?;
+            let left = s.take_sent_message(super::CHAT, &id).await?;
+            let outcome = (taken.as_deref(), left.as_deref());
+            let allowed = [
+                (Some(&b"old"[..]), Some(&b"new"[..])),
+                (Some(&b"new"[..]), None),
+            ];
+            crate::ensure!(
+                allowed.contains(&outcome),
+                "round {round}: taken {:?}, left {:?}: a stored payload was lost or taken twice",
+                outcome.0.map(String::from_utf8_lossy),
+                outcome.1.map(String::from_utf8_lossy)
+            );
+        }
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// Takes, puts the row back for a few yields, then deletes it: a store
+    /// in that window is deleted unseen.
+    take_deletes_late, caught_by: take_sent_message_races_a_re_store;
+    async fn take_sent_message(&self, chat_jid: &str, message_id: &str) -> Result<Option<Vec<u8>>> {
+        let taken = self.inner.take_sent_message(chat_jid, message_id).await?;
+        if let Some(payload) = &taken {
+            self.inner.store_sent_message(chat_jid, message_id, payload).await?;
+            crate::yield_now().await;
+            self.inner.take_sent_message(chat_jid, message_id).await?;
+        }
+        Ok(taken)
+    }
+}
+
+check!(
+    touch_tc_token_races_delete_tc_token,
+    "ProtocolStore",
+    Contract,
+    Nothing,
+    [
+        put_tc_token,
+        touch_tc_token_sender_timestamp,
+        delete_tc_token,
+        get_tc_token
+    ],
+    "touch_tc_token_sender_timestamp against a concurrent delete_tc_token: the row is gone, or (touch after delete) a fresh row with no token; a deleted token never comes back",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..ROUNDS {
+            let jid = format!("{round}@s.whatsapp.net");
+            let entry = wacore::store::traits::TcTokenEntry {
+                token: vec![7; 4],
+                token_timestamp: 100,
+                sender_timestamp: Some(100),
+            };
+            s.put_tc_token(&jid, &entry).await?;
+            let touch = async {
+                jitter(delay(round, 0)).await;
+                s.touch_tc_token_sender_timestamp(&jid, 200).await
+            };
+            let delete = async {
+                jitter(delay(round, 1)).await;
+                s.delete_tc_token(&jid).await
+            };
+            let (touched, deleted) = join(touch, delete).await;
+            touched?;
+            deleted?;
+            if let Some(e) = s.get_tc_token(&jid).await? {
+                ensure_eq!(
+                    (e.token, e.sender_timestamp),
+                    (vec![], Some(200)),
+                    "round {round}: the row a touch made after the delete"
+                );
+            }
+        }
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// Touches by read, yield, write: a delete in between is undone, the
+    /// deleted token with it.
+    touch_resurrects_a_deleted_token, caught_by: touch_tc_token_races_delete_tc_token;
+    async fn touch_tc_token_sender_timestamp(&self, jid: &str, sender_timestamp: i64) -> Result<()> {
+        touch_non_atomically(&*self.inner, jid, sender_timestamp, 1).await
     }
 }
