@@ -297,3 +297,39 @@ async fn pending_inbound_is_supported() {
     assert_eq!(s.delete_expired_pending_inbound(now - 60).await.unwrap(), 0);
     assert_eq!(s.delete_expired_pending_inbound(now + 2).await.unwrap(), 5);
 }
+
+/// Ties on `updated_at` inside one batch go to the entry written last
+/// (write sequence numbers rise through a batch). A mutant that made them
+/// fall survived the engine's tests before this one.
+#[tokio::test]
+async fn pn_mapping_ties_inside_one_batch_go_to_the_last_entry() {
+    let t = common::fresh();
+    let s = &t.store;
+    s.put_lid_mappings(&[
+        mapping("l1", "p1", 7),
+        mapping("l2", "p1", 7),
+        mapping("l3", "p1", 7),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.get_pn_mapping("p1").await.unwrap().unwrap().lid, "l3");
+}
+
+/// `created_at` is when the mapping was first learned: a re-put, single or
+/// in a batch, keeps it; everything else comes from the new entry.
+#[tokio::test]
+async fn a_re_put_keeps_the_first_created_at() {
+    let t = common::fresh();
+    let s = &t.store;
+    let at = |created_at, updated_at| LidPnMappingEntry {
+        created_at,
+        ..mapping("l1", "p1", updated_at)
+    };
+    s.put_lid_mapping(&at(100, 100)).await.unwrap();
+    s.put_lid_mapping(&at(200, 200)).await.unwrap();
+    s.put_lid_mappings(&[at(300, 300), at(400, 400)])
+        .await
+        .unwrap();
+    let got = s.get_lid_mapping("l1").await.unwrap().unwrap();
+    assert_eq!((got.created_at, got.updated_at), (100, 400));
+}

@@ -193,3 +193,21 @@ async fn signed_prekeys_and_sender_keys() {
     s.delete_sender_key("a").await.unwrap();
     assert!(s.get_sender_key("a").await.unwrap().is_none());
 }
+
+/// A repeated id is returned once, also when the repeats are adjacent (the
+/// ascending fast path must be strict). Mutants turning its `<` into `<=`
+/// or `==` survived the engine's tests before this one.
+#[tokio::test]
+async fn load_prekeys_batch_returns_an_adjacent_repeat_once() {
+    let t = common::fresh();
+    let s = &t.store;
+    for id in [1u32, 2, 3] {
+        s.store_prekey(id, &[id as u8], false).await.unwrap();
+    }
+    let ids = |got: Vec<(u32, Bytes)>| got.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    assert_eq!(ids(s.load_prekeys_batch(&[2, 2]).await.unwrap()), vec![2]);
+    assert_eq!(
+        ids(s.load_prekeys_batch(&[1, 2, 2, 3]).await.unwrap()),
+        vec![1, 2, 3]
+    );
+}
