@@ -4,6 +4,8 @@
 //! methods that write the same rows are raced against each other, not only
 //! against themselves.
 
+use std::future::Future;
+
 use futures::future::join;
 
 use super::check;
@@ -26,6 +28,20 @@ async fn jitter(n: u32) {
     for _ in 0..n {
         yield_now().await;
     }
+}
+
+/// Runs `first` and `second` concurrently, each polled first after its
+/// jitter for `round` (a store call does nothing until polled).
+async fn race<A: Future, B: Future>(round: u32, first: A, second: B) -> (A::Output, B::Output) {
+    let first = async {
+        jitter(delay(round, 0)).await;
+        first.await
+    };
+    let second = async {
+        jitter(delay(round, 1)).await;
+        second.await
+    };
+    join(first, second).await
 }
 
 /// Racer `racer`'s jitter in round `round`: 0 to 4 yields, drawn
@@ -55,15 +71,8 @@ check!(
         for round in 0..ROUNDS {
             let id = 1000 + round;
             s.store_prekey(id, &[1], false).await?;
-            let mark = async {
-                jitter(delay(round, 0)).await;
-                s.mark_prekeys_uploaded(&[id]).await
-            };
-            let remove = async {
-                jitter(delay(round, 1)).await;
-                s.remove_prekey(id).await
-            };
-            let (marked, removed) = join(mark, remove).await;
+            let (marked, removed) =
+                race(round, s.mark_prekeys_uploaded(&[id]), s.remove_prekey(id)).await;
             marked?;
             removed?;
             let left = s.load_prekey(id).await?.map(|b| b.to_vec());
@@ -105,15 +114,12 @@ check!(
             let jid = format!("{round}@s.whatsapp.net");
             s.store_received_tc_token(&jid, &[1], 100).await?;
             s.touch_tc_token_sender_timestamp(&jid, 100).await?;
-            let touch = async {
-                jitter(delay(round, 0)).await;
-                s.touch_tc_token_sender_timestamp(&jid, 200).await
-            };
-            let receive = async {
-                jitter(delay(round, 1)).await;
-                s.store_received_tc_token(&jid, &[2], 300).await
-            };
-            let (touched, received) = join(touch, receive).await;
+            let (touched, received) = race(
+                round,
+                s.touch_tc_token_sender_timestamp(&jid, 200),
+                s.store_received_tc_token(&jid, &[2], 300),
+            )
+            .await;
             touched?;
             received?;
             let e = s
@@ -154,15 +160,12 @@ check!(
         for round in 0..ROUNDS {
             let id = format!("3EB0{round:04}");
             s.store_sent_message(super::CHAT, &id, b"old").await?;
-            let take = async {
-                jitter(delay(round, 0)).await;
-                s.take_sent_message(super::CHAT, &id).await
-            };
-            let store = async {
-                jitter(delay(round, 1)).await;
-                s.store_sent_message(super::CHAT, &id, b"new").await
-            };
-            let (taken, stored) = join(take, store).await;
+            let (taken, stored) = race(
+                round,
+                s.take_sent_message(super::CHAT, &id),
+                s.store_sent_message(super::CHAT, &id, b"new"),
+            )
+            .await;
             stored?;
             let taken = taken?;
             let left = s.take_sent_message(super::CHAT, &id).await?;
@@ -219,15 +222,12 @@ check!(
                 sender_timestamp: Some(100),
             };
             s.put_tc_token(&jid, &entry).await?;
-            let touch = async {
-                jitter(delay(round, 0)).await;
-                s.touch_tc_token_sender_timestamp(&jid, 200).await
-            };
-            let delete = async {
-                jitter(delay(round, 1)).await;
-                s.delete_tc_token(&jid).await
-            };
-            let (touched, deleted) = join(touch, delete).await;
+            let (touched, deleted) = race(
+                round,
+                s.touch_tc_token_sender_timestamp(&jid, 200),
+                s.delete_tc_token(&jid),
+            )
+            .await;
             touched?;
             deleted?;
             if let Some(e) = s.get_tc_token(&jid).await? {
