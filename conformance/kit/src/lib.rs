@@ -26,9 +26,12 @@
 
 mod executor;
 mod expectations;
+mod limit;
 mod report;
 mod verdict;
 
+pub mod cache;
+pub mod runtime;
 pub mod storage;
 
 #[cfg(feature = "cli")]
@@ -36,6 +39,7 @@ pub mod cli;
 
 pub use executor::Executor;
 pub use expectations::{Expectations, UnknownCheck};
+pub use limit::default_limit;
 pub use report::{CheckReport, Outcome, Report};
 pub use verdict::{CheckResult, Failure, Observed, Verdict, error_chain};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::Verdict;
+use crate::{Expectations, Verdict};
 
 /// How one check ended on one backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,4 +163,29 @@ fn check_json(c: &CheckReport) -> serde_json::Value {
         "observed": observed,
         "millis": c.elapsed.as_millis() as u64,
     })
+}
+
+/// The outcome of a check (`name`, `verdict`, `rule`) whose body returned
+/// `result`, given the declared deviations. Shared by every family.
+pub(crate) fn judge(
+    (name, verdict, rule): (&str, Verdict, &str),
+    result: Result<Option<String>, String>,
+    expectations: &Expectations,
+) -> Outcome {
+    match (result, expectations.reason(name)) {
+        (Ok(observed), None) => Outcome::Passed { observed },
+        (Ok(_), Some(reason)) => Outcome::UnexpectedPass {
+            reason: reason.to_owned(),
+        },
+        (Err(message), None) => Outcome::Failed {
+            message: match verdict {
+                Verdict::Defect => format!("{message} (defect; the trait says: {rule})"),
+                _ => message,
+            },
+        },
+        (Err(message), Some(reason)) => Outcome::KnownDeviation {
+            message,
+            reason: reason.to_owned(),
+        },
+    }
 }

@@ -43,6 +43,12 @@ impl From<StoreError> for Failure {
     }
 }
 
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure(format!("a cache call failed: {e:#}"))
+    }
+}
+
 /// `error: source: source ...`, so a message names the backend's own error.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();

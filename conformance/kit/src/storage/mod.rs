@@ -35,6 +35,7 @@ pub mod recording;
 
 mod flaws;
 
+pub use crate::limit::default_limit;
 pub use check::{Check, CheckFn, Ctx, Needs};
 pub use factory::{
     Capabilities, Choices, Factory, Instance, MessageTs, PrekeyBatchOrder, SetupError,
@@ -44,5 +45,4 @@ pub use methods::{Layer, Layered, Method, UnknownMethod};
 pub use registry::{all_checks, checks_covering, find_check};
 pub use runner::{run_check, run_check_within, run_checks, run_suite};
 pub use test_harness::{test_main, test_main_each};
-pub use watch::default_limit;
 pub use wrapped::WrappedFactory;

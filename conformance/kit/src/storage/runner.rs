@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 use super::check::{Check, Ctx};
 use super::factory::Factory;
 use super::registry::all_checks;
-use super::watch::{InFlight, default_limit, within};
+use super::watch::InFlight;
 use super::wrapped::{FactoryRef, WrappedFactory};
-use crate::{CheckReport, Expectations, Outcome, Report, UnknownCheck, Verdict};
+use crate::limit::{default_limit, within};
+use crate::report::judge;
+use crate::{CheckReport, Expectations, Outcome, Report, UnknownCheck};
 
 /// Runs one check on a fresh store from `factory`, then tears the store
 /// down, each within [`default_limit`].
@@ -36,7 +38,11 @@ pub async fn run_check_within(
             needs: format!("{:?}", check.needs),
         }
     } else {
-        judge(check, run_body(check, factory, limit).await, expectations)
+        judge(
+            (check.name, check.verdict, check.rule),
+            run_body(check, factory, limit).await,
+            expectations,
+        )
     };
     CheckReport {
         check: check.name,
@@ -87,29 +93,6 @@ async fn run_body(
         (Ok(()), result) => result,
         (Err(e), Ok(_)) => Err(format!("teardown failed: {e}")),
         (Err(e), Err(message)) => Err(format!("{message} (and teardown failed: {e})")),
-    }
-}
-
-fn judge(
-    check: &Check,
-    result: Result<Option<String>, String>,
-    expectations: &Expectations,
-) -> Outcome {
-    match (result, expectations.reason(check.name)) {
-        (Ok(observed), None) => Outcome::Passed { observed },
-        (Ok(_), Some(reason)) => Outcome::UnexpectedPass {
-            reason: reason.to_owned(),
-        },
-        (Err(message), None) => Outcome::Failed {
-            message: match check.verdict {
-                Verdict::Defect => format!("{message} (defect; the trait says: {})", check.rule),
-                _ => message,
-            },
-        },
-        (Err(message), Some(reason)) => Outcome::KnownDeviation {
-            message,
-            reason: reason.to_owned(),
-        },
     }
 }
 

@@ -1,46 +1,11 @@
-//! Time limits for checks: a runtime-neutral timer, and a store wrapper that
-//! knows which calls are in flight, so a check that runs out of time is
+//! A store wrapper that knows which calls are in flight, so a check that runs out of time is
 //! reported with the call it is stuck in.
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use futures::future::{Either, select};
 use wacore::store::traits::Backend;
 
 use super::methods::{Layer, Layered, Method};
-
-/// The time limit of one check (its teardown has the same limit again):
-/// `CONFORMANCE_CHECK_TIMEOUT` seconds, else 120 s.
-pub fn default_limit() -> Duration {
-    std::env::var("CONFORMANCE_CHECK_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map_or(Duration::from_secs(120), Duration::from_secs_f64)
-}
-
-/// `future`'s output, or `None` if `limit` passed first (the future is then
-/// dropped). The timer is a thread that ends as soon as either happens; no
-/// runtime is needed.
-pub(crate) async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Option<T> {
-    let (done, done_rx) = mpsc::channel::<()>();
-    let (fire, fired) = futures::channel::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        if let Err(RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
-            let _ = fire.send(());
-        }
-    });
-    let result = match select(pin!(future), fired).await {
-        Either::Left((value, _)) => Some(value),
-        Either::Right(_) => None,
-    };
-    drop(done);
-    result
-}
 
 /// The store calls started and not yet returned, across every handle of one
 /// check's store.
