@@ -15,6 +15,7 @@
 //! account:  a                                   the device row, the latest sync key id
 //! named:    a, last(name)                       sessions, identities, LID mappings, ...
 //! numbered: a, id(n)                            prekeys, signed prekeys
+//! sequenced: a, seq(n)                          the cache's write order
 //! scoped:   a, part(scope), last(name)          mutation MACs (collection), sender-key
 //!                                               devices (group), PN index (phone), base
 //!                                               keys (address), sent messages (chat)
@@ -49,6 +50,12 @@ impl Key {
     /// `a, id(n)`: ids sort numerically.
     pub(crate) fn numbered(self, id: u32) -> Key {
         self.id(id)
+    }
+
+    /// `a, seq(n)`: a u64, big-endian, so sequence numbers sort numerically.
+    pub(crate) fn sequenced(mut self, seq: u64) -> Key {
+        self.0.extend_from_slice(&seq.to_be_bytes());
+        self
     }
 
     /// `a, part(scope)`: the prefix of every `scoped` key of `scope`.
@@ -221,5 +228,10 @@ mod tests {
         );
         assert!(id_of(&[0, 0], "t").is_err());
         assert!(Key::account(3).scope("chat").as_slice().len() < k.as_slice().len());
+        let (early, late) = (
+            Key::account(3).sequenced(255),
+            Key::account(3).sequenced(256),
+        );
+        assert!(early.as_slice() < late.as_slice());
     }
 }

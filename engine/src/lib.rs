@@ -16,6 +16,8 @@
 //!   for it, and no fsync ever runs on the caller's (async) thread. The engine
 //!   uses no async runtime: it works under tokio, smol or anything else.
 //! - **Many accounts per file.** [`RedbStore::for_device`].
+//! - **A persistent cache store.** [`RedbCacheStore`] keeps whatsapp-rust's
+//!   pluggable caches in the same file, bounded, with expiry.
 //! - **Owned, versioned on-disk format.** No wacore serde type is written
 //!   positionally; a newer file is refused with [`Error::NewerFormat`].
 //!
@@ -37,6 +39,7 @@
 #![warn(missing_docs)]
 
 mod app_sync;
+mod cache;
 mod config;
 mod device;
 mod error;
@@ -51,6 +54,7 @@ mod store;
 mod tables;
 mod writer;
 
+pub use cache::{DEFAULT_CACHE_BYTES, RedbCacheStore};
 pub use config::{Durability, StoreConfig};
 pub use error::Error;
 pub use records::{decode_any as decode_record, record_types};

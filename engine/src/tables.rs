@@ -62,8 +62,16 @@ pub(crate) const SENT_MESSAGES: Table = TableDefinition::new("sent_message");
 pub(crate) const PENDING_INBOUND: Table = TableDefinition::new("pending_inbound");
 /// `a, part(chat), part(sender), last(msg_id)` -> MsgSecretRecord.
 pub(crate) const MSG_SECRETS: Table = TableDefinition::new("msg_secret");
+/// `a, part(namespace), last(key)` -> CacheEntryRecord: the cache store's entries.
+pub(crate) const CACHE_ENTRIES: Table = TableDefinition::new("cache_entry");
+/// `a, seq(n)` -> Blob(entry key): the cache entries in write order, oldest first (eviction).
+pub(crate) const CACHE_ORDER: Table = TableDefinition::new("cache_order");
+/// `a` -> CacheUsageRecord: the account's cache entries and bytes.
+pub(crate) const CACHE_USAGE: Table = TableDefinition::new("cache_usage");
 
-/// Every data table, for creation at open and for snapshots.
+/// Every data table, for creation at open and for snapshots. (The cache
+/// tables were added without a format change: a build that does not know
+/// them ignores them.)
 pub(crate) const DATA_TABLES: &[Table] = &[
     DEVICES,
     IDENTITIES,
@@ -85,4 +93,7 @@ pub(crate) const DATA_TABLES: &[Table] = &[
     SENT_MESSAGES,
     PENDING_INBOUND,
     MSG_SECRETS,
+    CACHE_ENTRIES,
+    CACHE_ORDER,
+    CACHE_USAGE,
 ];

@@ -7,6 +7,7 @@
 //! build does not know is a decode error, never a guess.
 
 mod app_sync;
+mod cache;
 pub(crate) mod codec;
 mod device;
 mod msg_secret;
@@ -14,6 +15,7 @@ mod protocol;
 mod signal;
 
 pub(crate) use app_sync::MutationMacRecord;
+pub(crate) use cache::{CacheEntryRecord, CacheUsageRecord};
 pub(crate) use device::DeviceRecord;
 pub(crate) use msg_secret::MsgSecretRecord;
 pub(crate) use protocol::{PnIndexRecord, SenderKeyStatus, StampedBlob};
@@ -58,6 +60,8 @@ const DECODERS: &[(&str, Check)] = {
         (StampedBlob::NAME, check::<StampedBlob>),
         (MsgSecretRecord::NAME, check::<MsgSecretRecord>),
         (DeviceRecord::NAME, check::<DeviceRecord>),
+        (CacheEntryRecord::NAME, check::<CacheEntryRecord>),
+        (CacheUsageRecord::NAME, check::<CacheUsageRecord>),
     ]
 };
 

@@ -17,6 +17,7 @@ pub fn all_checks() -> Vec<Check> {
         checks::isolation::checks(),
         checks::races::checks(),
         checks::accounts::checks(),
+        checks::executor::checks(),
     ]
     .concat()
 }

@@ -177,7 +177,12 @@ mod tests {
         let report = Executor::DEFAULT
             .block_on(run_suite(
                 &factory,
-                &in_memory::expectations(),
+                // Its 1 ms pauses sleep on the caller's thread: slow, and
+                // blocking too, which this check is there to see.
+                &in_memory::expectations().expect_failure(
+                    "executor::writes_leave_the_executor_thread_free",
+                    "this test store sleeps on the caller's thread",
+                ),
                 |_, _, r| {
                     if r.elapsed > Duration::from_secs(5) {
                         eprintln!("{} took {:?}", r.check, r.elapsed);

@@ -8,6 +8,7 @@ pub(crate) mod app_sync;
 pub(crate) mod batches;
 pub(crate) mod device;
 pub(crate) mod edge;
+pub(crate) mod executor;
 pub(crate) mod isolation;
 pub(crate) mod msg_secret;
 pub(crate) mod protocol;
