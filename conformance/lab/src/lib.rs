@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod families;
 pub mod fault_campaign;
 pub mod raw_redb;
 pub mod references;

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use whatsapp_rust_conformance::Executor;
 use whatsapp_rust_conformance::cli::{self, Target, Targets};
+use whatsapp_rust_conformance_lab::families;
 use whatsapp_rust_conformance_lab::references::Reference;
 
 mod commands;
@@ -29,7 +30,8 @@ struct Lab {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the conformance checks (default backend: redb).
+    /// Run the conformance checks of every family (defaults: the redb store,
+    /// the smol runtimes, the redb cache store).
     Check(cli::CheckArgs),
     /// List the checks with the trait methods each calls, or the checks that
     /// cover one method (`--method put_mutation_macs`).
@@ -49,7 +51,8 @@ enum Command {
     Bench(commands::bench::Args),
 }
 
-/// The bundled backends; `--backend` defaults to redb.
+/// The bundled stores, runtimes and cache stores; by default redb, smol
+/// (both variants) and redb-cache.
 fn targets() -> Targets {
     let tokio = [Executor::TokioMultiThread, Executor::TokioCurrentThread];
     Targets::new(
@@ -71,6 +74,8 @@ fn targets() -> Targets {
             })
             .collect(),
     )
+    .with_runtimes(families::runtimes())
+    .with_caches(families::caches())
 }
 
 fn main() -> ExitCode {

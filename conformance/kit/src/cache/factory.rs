@@ -62,18 +62,36 @@ impl SimpleFactory {
     pub fn new<F, Fut, S>(name: impl Into<String>, caps: Capabilities, open: F) -> SimpleFactory
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Arc<S>, SetupError>> + Send + 'static,
-        S: CacheStore + ?Sized,
-        Arc<S>: Into<Arc<dyn CacheStore>>,
+        Fut: Future<Output = Result<S, SetupError>> + Send + 'static,
+        S: IntoCacheStore,
     {
         SimpleFactory {
             name: name.into(),
             caps,
             open: Box::new(move || {
                 let opening = open();
-                Box::pin(async move { opening.await.map(Into::into) })
+                Box::pin(async move { opening.await.map(IntoCacheStore::into_cache_store) })
             }),
         }
+    }
+}
+
+/// What a [`SimpleFactory`]'s closure may return: an `Arc` of any cache
+/// store, or an `Arc<dyn CacheStore>`.
+pub trait IntoCacheStore {
+    /// The store as a trait object.
+    fn into_cache_store(self) -> Arc<dyn CacheStore>;
+}
+
+impl<S: CacheStore> IntoCacheStore for Arc<S> {
+    fn into_cache_store(self) -> Arc<dyn CacheStore> {
+        self
+    }
+}
+
+impl IntoCacheStore for Arc<dyn CacheStore> {
+    fn into_cache_store(self) -> Arc<dyn CacheStore> {
+        self
     }
 }
 

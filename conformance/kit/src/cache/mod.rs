@@ -31,7 +31,7 @@ mod runner;
 mod flaws;
 
 pub use checks::{CLIENT_NAMESPACES, all_checks};
-pub use factory::{Capabilities, EntryCount, Factory, SimpleFactory};
+pub use factory::{Capabilities, EntryCount, Factory, IntoCacheStore, SimpleFactory};
 pub use layer::{CacheLayer, LayeredCache};
 pub use runner::{run_check, run_check_within, run_suite};
 

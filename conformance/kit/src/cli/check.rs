@@ -1,10 +1,12 @@
-//! `check`: the storage checks on the chosen stores, a check x store
-//! matrix, what each implementation-defined check observed.
+//! `check`: every family's checks on the chosen stores, runtimes and cache
+//! stores; a check x target matrix per family, what each
+//! implementation-defined check observed.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use super::{Targets, executor, print_json, status, time_left, usage_error};
+use super::families::pick;
+use super::{CacheTarget, Family, RuntimeTarget, Targets, executor, print_json, status, time_left, usage_error};
 use crate::storage::{Method, all_checks, default_limit, run_check_within};
 use crate::{Executor, Outcome, Report};
 
@@ -14,9 +16,14 @@ pub const SCHEMA: &str = "whatsapp-rust-conformance/check/v1";
 /// Arguments of `check`.
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// Stores to check, comma-separated, or `all` (default: the default ones).
+    /// What to check, comma-separated names of stores, runtimes and cache
+    /// stores, or `all` (default: the default ones of each family).
     #[arg(long, short, value_delimiter = ',')]
     backend: Vec<String>,
+    /// Families to run, comma-separated: storage, runtime, cache (default:
+    /// every family that has something to check).
+    #[arg(long, value_delimiter = ',')]
+    family: Vec<String>,
     /// The executor the checks run on (default: tokio when compiled in).
     #[arg(long, default_value = Executor::DEFAULT.name())]
     runtime: String,
@@ -41,88 +48,218 @@ fn seconds(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// Runs `check` on the chosen `targets`.
+/// Runs `check` on the chosen `targets`: every family that has targets
+/// (or those `--family` names), each on its chosen targets.
 pub fn check(args: CheckArgs, targets: &Targets) -> ExitCode {
-    let backends = match targets.select(&args.backend) {
-        Ok(b) => b,
-        Err(e) => return usage_error(e),
+    let families = if args.family.is_empty() {
+        targets.families()
+    } else {
+        match args.family.iter().map(|f| Family::from_name(f)).collect() {
+            Ok(f) => f,
+            Err(e) => return usage_error(e),
+        }
     };
+    let known = targets.all_names();
+    if let Some(unknown) = args.backend.iter().find(|n| *n != "all" && !known.contains(&n.as_str())) {
+        return usage_error(format!(
+            "unknown backend {unknown:?}: choose from {} or all",
+            known.join(", ")
+        ));
+    }
     let executor = match executor(&args.runtime) {
         Ok(e) => e,
         Err(e) => return usage_error(e),
     };
-    if let Some(Err(e)) = backends
-        .iter()
-        .map(|b| b.executor_for(executor))
-        .find(Result::is_err)
-    {
-        return usage_error(e);
-    }
     let method = match args.method.as_deref().map(str::parse::<Method>).transpose() {
         Ok(m) => m,
         Err(e) => return usage_error(e),
     };
-    let checks: Vec<_> = all_checks()
-        .into_iter()
-        .filter(|c| {
-            args.filter
-                .as_ref()
-                .is_none_or(|f| c.name.contains(f.as_str()))
-        })
-        .filter(|c| method.is_none_or(|m| c.covers(m)))
-        .collect();
-    if checks.is_empty() {
-        return usage_error("no check matches --filter/--method");
+    let plan = match Plan::new(&args, targets, &families, executor, method) {
+        Ok(plan) => plan,
+        Err(e) => return usage_error(e),
+    };
+    if plan.total() == 0 {
+        return usage_error("no check matches --family/--backend/--filter/--method");
     }
     let limit = args.timeout.unwrap_or_else(default_limit);
-    let started = Instant::now();
-    let total = checks.len() * backends.len();
-    let mut reports = Vec::new();
-    for backend in &backends {
-        let (factory, expectations) = (&backend.factory, &backend.expectations);
-        let known = all_checks();
-        if let Err(e) = expectations.validate(known.iter().map(|c| c.name)) {
-            return usage_error(e);
+    let mut progress = Progress::new(plan.total());
+    let runs = plan.run(executor, limit, &mut progress);
+    report(&runs, executor, args.json)
+}
+
+/// What `check` will run: per family, the chosen targets and checks.
+struct Plan<'t> {
+    stores: Vec<&'t super::Target>,
+    storage_checks: Vec<crate::storage::Check>,
+    runtimes: Vec<&'t RuntimeTarget>,
+    runtime_checks: Vec<crate::runtime::Check>,
+    caches: Vec<&'t CacheTarget>,
+    cache_checks: Vec<crate::cache::Check>,
+}
+
+impl<'t> Plan<'t> {
+    fn new(
+        args: &CheckArgs,
+        targets: &'t Targets,
+        families: &[Family],
+        executor: Executor,
+        method: Option<Method>,
+    ) -> Result<Plan<'t>, String> {
+        let named = |name: &str| args.filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
+        // --method names a storage trait method: the other families call none.
+        let other_families = method.is_none();
+        let mut plan = Plan {
+            stores: Vec::new(),
+            storage_checks: Vec::new(),
+            runtimes: Vec::new(),
+            runtime_checks: Vec::new(),
+            caches: Vec::new(),
+            cache_checks: Vec::new(),
+        };
+        if families.contains(&Family::Storage) {
+            plan.stores = pick(&targets.stores, &args.backend, |t| t.name(), |t| t.default);
+            for store in &plan.stores {
+                store.executor_for(executor)?;
+                let all = all_checks();
+                store.expectations.validate(all.iter().map(|c| c.name)).map_err(|e| e.to_string())?;
+            }
+            plan.storage_checks = all_checks()
+                .into_iter()
+                .filter(|c| named(c.name) && method.is_none_or(|m| c.covers(m)))
+                .collect();
         }
-        let mut report = Report::new(backend.name());
-        for check in &checks {
-            let r = executor.block_on(run_check_within(
-                check,
-                factory.as_ref(),
-                expectations,
-                limit,
-            ));
-            let done = reports.len() * checks.len() + report.checks.len() + 1;
-            eprintln!(
-                "[{} {done:>3}/{total}, {}] {:<58} {:<11} {:>6} ms",
-                backend.name(),
-                time_left(started.elapsed(), done, total),
-                r.check,
-                r.outcome.label(),
-                r.elapsed.as_millis()
-            );
-            report.checks.push(r);
+        if families.contains(&Family::Runtime) && other_families {
+            plan.runtimes = pick(&targets.runtimes, &args.backend, |t| t.name(), |t| t.default);
+            for rt in &plan.runtimes {
+                if !rt.executors.contains(&executor) {
+                    return Err(format!("{} runs on other executors than {}", rt.name(), executor.name()));
+                }
+                let all = crate::runtime::all_checks();
+                rt.expectations.validate(all.iter().map(|c| c.name)).map_err(|e| e.to_string())?;
+            }
+            plan.runtime_checks = crate::runtime::all_checks().into_iter().filter(|c| named(c.name)).collect();
         }
-        reports.push(report);
+        if families.contains(&Family::Cache) && other_families {
+            plan.caches = pick(&targets.caches, &args.backend, |t| t.name(), |t| t.default);
+            for cache in &plan.caches {
+                let all = crate::cache::all_checks();
+                cache.expectations.validate(all.iter().map(|c| c.name)).map_err(|e| e.to_string())?;
+            }
+            plan.cache_checks = crate::cache::all_checks().into_iter().filter(|c| named(c.name)).collect();
+        }
+        Ok(plan)
     }
-    let passed: usize = reports.iter().map(Report::passed).sum();
-    let failed: usize = reports.iter().map(Report::failed).sum();
-    let known: usize = reports.iter().map(Report::known).sum();
-    let unsupported: usize = reports.iter().map(Report::unsupported).sum();
-    if args.json {
+
+    fn total(&self) -> usize {
+        self.stores.len() * self.storage_checks.len()
+            + self.runtimes.len() * self.runtime_checks.len()
+            + self.caches.len() * self.cache_checks.len()
+    }
+
+    fn run(&self, executor: Executor, limit: Duration, progress: &mut Progress) -> Vec<(Family, Vec<Report>)> {
+        let mut runs = Vec::new();
+        let mut storage = Vec::new();
+        for store in &self.stores {
+            let mut report = Report::new(store.name());
+            for check in &self.storage_checks {
+                let factory = store.factory.as_ref();
+                let r = executor.block_on(run_check_within(check, factory, &store.expectations, limit));
+                progress.tick(&report.backend, &r);
+                report.checks.push(r);
+            }
+            storage.push(report);
+        }
+        runs.push((Family::Storage, storage));
+        let mut runtimes = Vec::new();
+        for rt in &self.runtimes {
+            let mut report = Report::new(rt.name());
+            for check in &self.runtime_checks {
+                let run = crate::runtime::run_check_within(check, &rt.subject, &rt.expectations, limit);
+                let r = executor.block_on(run);
+                progress.tick(&report.backend, &r);
+                report.checks.push(r);
+            }
+            runtimes.push(report);
+        }
+        runs.push((Family::Runtime, runtimes));
+        let mut caches = Vec::new();
+        for cache in &self.caches {
+            let mut report = Report::new(cache.name());
+            for check in &self.cache_checks {
+                let run = crate::cache::run_check_within(check, cache.factory.as_ref(), &cache.expectations, limit);
+                let r = executor.block_on(run);
+                progress.tick(&report.backend, &r);
+                report.checks.push(r);
+            }
+            caches.push(report);
+        }
+        runs.push((Family::Cache, caches));
+        runs.retain(|(_, reports)| !reports.is_empty());
+        runs
+    }
+}
+
+/// One progress line per check on stderr, with the time left.
+struct Progress {
+    started: Instant,
+    done: usize,
+    total: usize,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress { started: Instant::now(), done: 0, total }
+    }
+
+    fn tick(&mut self, backend: &str, r: &crate::CheckReport) {
+        self.done += 1;
+        eprintln!(
+            "[{backend} {:>3}/{}, {}] {:<58} {:<11} {:>6} ms",
+            self.done,
+            self.total,
+            time_left(self.started.elapsed(), self.done, self.total),
+            r.check,
+            r.outcome.label(),
+            r.elapsed.as_millis()
+        );
+    }
+}
+
+/// Prints the matrices (or the JSON document) and returns the exit status.
+fn report(runs: &[(Family, Vec<Report>)], executor: Executor, json: bool) -> ExitCode {
+    let all = || runs.iter().flat_map(|(_, reports)| reports.iter());
+    let passed: usize = all().map(Report::passed).sum();
+    let failed: usize = all().map(Report::failed).sum();
+    let known: usize = all().map(Report::known).sum();
+    let unsupported: usize = all().map(Report::unsupported).sum();
+    if json {
+        let reports: Vec<_> = runs
+            .iter()
+            .flat_map(|(family, reports)| {
+                reports.iter().map(move |r| {
+                    let mut doc = r.to_json();
+                    doc["family"] = serde_json::json!(family.name());
+                    doc
+                })
+            })
+            .collect();
         print_json(&serde_json::json!({
             "schema": SCHEMA,
             "runtime": executor.name(),
+            "families": runs.iter().map(|(f, _)| f.name()).collect::<Vec<_>>(),
             "passed": passed,
             "failed": failed,
             "known_deviations": known,
             "unsupported": unsupported,
-            "reports": reports.iter().map(Report::to_json).collect::<Vec<_>>(),
+            "reports": reports,
         }));
         eprintln!("{passed} passed, {failed} failed");
     } else {
-        print_matrix(&reports);
-        print_details(&reports);
+        for (family, reports) in runs {
+            println!("\n== {family} ==");
+            print_matrix(reports);
+            print_details(reports);
+        }
         println!("{known} known deviations, {unsupported} not run for lack of a capability");
         println!("{passed} passed, {failed} failed");
     }

@@ -25,6 +25,7 @@ mod bench;
 mod check;
 mod checks;
 mod crash;
+mod families;
 mod model;
 
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ pub use bench::{BenchArgs, bench};
 pub use check::{CheckArgs, check};
 pub use checks::{ChecksArgs, checks};
 pub use crash::{CrashArgs, CrashChildArgs, crash, crash_child};
+pub use families::{CacheTarget, Family, RuntimeTarget};
 pub use model::{ModelArgs, model};
 
 use crate::storage::{Factory, SetupError};
@@ -98,7 +100,7 @@ impl Target {
         self.factory.name()
     }
 
-    fn executor_for(&self, asked: Executor) -> Result<Executor, String> {
+    pub(crate) fn executor_for(&self, asked: Executor) -> Result<Executor, String> {
         if self.executors.contains(&asked) {
             Ok(asked)
         } else {
@@ -113,30 +115,72 @@ impl Target {
     }
 }
 
-/// The stores of one command line.
-pub struct Targets(Vec<Target>);
+/// The stores, runtimes and cache stores of one command line.
+pub struct Targets {
+    pub(crate) stores: Vec<Target>,
+    pub(crate) runtimes: Vec<RuntimeTarget>,
+    pub(crate) caches: Vec<CacheTarget>,
+}
 
 impl Targets {
-    /// The stores, in report order.
+    /// The stores, in report order (no runtime or cache store yet).
     pub fn new(targets: Vec<Target>) -> Targets {
-        Targets(targets)
+        Targets {
+            stores: targets,
+            runtimes: Vec::new(),
+            caches: Vec::new(),
+        }
+    }
+
+    /// Adds runtimes for the runtime family of `check`.
+    pub fn with_runtimes(mut self, runtimes: Vec<RuntimeTarget>) -> Targets {
+        self.runtimes.extend(runtimes);
+        self
+    }
+
+    /// Adds cache stores for the cache family of `check`.
+    pub fn with_caches(mut self, caches: Vec<CacheTarget>) -> Targets {
+        self.caches.extend(caches);
+        self
+    }
+
+    /// The families that have something to run on.
+    pub fn families(&self) -> Vec<Family> {
+        let mut out = Vec::new();
+        if !self.stores.is_empty() {
+            out.push(Family::Storage);
+        }
+        if !self.runtimes.is_empty() {
+            out.push(Family::Runtime);
+        }
+        if !self.caches.is_empty() {
+            out.push(Family::Cache);
+        }
+        out
+    }
+
+    /// Every name `--backend` knows, across families.
+    pub(crate) fn all_names(&self) -> Vec<&str> {
+        let stores = self.stores.iter().map(Target::name);
+        let runtimes = self.runtimes.iter().map(RuntimeTarget::name);
+        stores.chain(runtimes).chain(self.caches.iter().map(CacheTarget::name)).collect()
     }
 
     /// The stores `--backend` names (`a,b` or `all`; none: the defaults).
     pub fn select(&self, names: &[String]) -> Result<Vec<&Target>, String> {
         if names.is_empty() {
-            return Ok(self.0.iter().filter(|t| t.default).collect());
+            return Ok(self.stores.iter().filter(|t| t.default).collect());
         }
         if names.iter().any(|n| n == "all") {
-            return Ok(self.0.iter().collect());
+            return Ok(self.stores.iter().collect());
         }
         let mut out: Vec<&Target> = Vec::new();
         for name in names {
-            match self.0.iter().find(|t| t.name() == name) {
+            match self.stores.iter().find(|t| t.name() == name) {
                 Some(t) if !out.iter().any(|o| o.name() == t.name()) => out.push(t),
                 Some(_) => {}
                 None => {
-                    let known: Vec<_> = self.0.iter().map(Target::name).collect();
+                    let known: Vec<_> = self.stores.iter().map(Target::name).collect();
                     return Err(format!(
                         "unknown backend {name:?}: choose from {} or all",
                         known.join(", ")
@@ -148,7 +192,7 @@ impl Targets {
     }
 
     fn by_name(&self, name: &str) -> Option<&Target> {
-        self.0.iter().find(|t| t.name() == name)
+        self.stores.iter().find(|t| t.name() == name)
     }
 }
 

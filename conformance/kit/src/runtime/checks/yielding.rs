@@ -90,10 +90,17 @@ check!(
     |rt, caps| {
         let fired = Arc::new(AtomicBool::new(false));
         let (timer_rt, flag) = (rt.clone(), fired.clone());
+        let (started_tx, started) = futures::channel::oneshot::channel();
         let timer = rt.spawn(Box::pin(async move {
+            let _ = started_tx.send(());
             timer_rt.sleep(Duration::from_millis(5)).await;
             flag.store(true, Ordering::SeqCst);
         }));
+        // The timer is armed before the loop starts: what is checked is that
+        // its wake-up gets to run, not where a fresh task is queued (tokio
+        // keeps a task spawned by a busy worker in that worker's unstealable
+        // LIFO slot until the worker yields).
+        promptly("the timer task's first poll", started).await?.map_err(|_| crate::Failure("the timer task was dropped".into()))?;
         let frequency = rt.yield_frequency().max(1);
         let start = Instant::now();
         let mut items = 0u32;
