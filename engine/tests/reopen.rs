@@ -190,7 +190,7 @@ fn corrupt_records_are_decode_errors_not_panics() {
         "{err:?}"
     );
     let types: Vec<_> = whatsapp_rust_redb_storage::record_types().collect();
-    assert_eq!(types.len(), 14);
+    assert_eq!(types.len(), 16);
     for record in types {
         for bytes in [
             &[][..],

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use super::families::pick;
-use super::{CacheTarget, Family, RuntimeTarget, Targets, executor, print_json, status, time_left, usage_error};
+use super::{
+    CacheTarget, Family, RuntimeTarget, Targets, executor, print_json, status, time_left,
+    usage_error,
+};
 use crate::storage::{Method, all_checks, default_limit, run_check_within};
 use crate::{Executor, Outcome, Report};
 
@@ -60,7 +63,11 @@ pub fn check(args: CheckArgs, targets: &Targets) -> ExitCode {
         }
     };
     let known = targets.all_names();
-    if let Some(unknown) = args.backend.iter().find(|n| *n != "all" && !known.contains(&n.as_str())) {
+    if let Some(unknown) = args
+        .backend
+        .iter()
+        .find(|n| *n != "all" && !known.contains(&n.as_str()))
+    {
         return usage_error(format!(
             "unknown backend {unknown:?}: choose from {} or all",
             known.join(", ")
@@ -105,7 +112,11 @@ impl<'t> Plan<'t> {
         executor: Executor,
         method: Option<Method>,
     ) -> Result<Plan<'t>, String> {
-        let named = |name: &str| args.filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
+        let named = |name: &str| {
+            args.filter
+                .as_ref()
+                .is_none_or(|f| name.contains(f.as_str()))
+        };
         // --method names a storage trait method: the other families call none.
         let other_families = method.is_none();
         let mut plan = Plan {
@@ -121,7 +132,10 @@ impl<'t> Plan<'t> {
             for store in &plan.stores {
                 store.executor_for(executor)?;
                 let all = all_checks();
-                store.expectations.validate(all.iter().map(|c| c.name)).map_err(|e| e.to_string())?;
+                store
+                    .expectations
+                    .validate(all.iter().map(|c| c.name))
+                    .map_err(|e| e.to_string())?;
             }
             plan.storage_checks = all_checks()
                 .into_iter()
@@ -129,23 +143,43 @@ impl<'t> Plan<'t> {
                 .collect();
         }
         if families.contains(&Family::Runtime) && other_families {
-            plan.runtimes = pick(&targets.runtimes, &args.backend, |t| t.name(), |t| t.default);
+            plan.runtimes = pick(
+                &targets.runtimes,
+                &args.backend,
+                |t| t.name(),
+                |t| t.default,
+            );
             for rt in &plan.runtimes {
                 if !rt.executors.contains(&executor) {
-                    return Err(format!("{} runs on other executors than {}", rt.name(), executor.name()));
+                    return Err(format!(
+                        "{} runs on other executors than {}",
+                        rt.name(),
+                        executor.name()
+                    ));
                 }
                 let all = crate::runtime::all_checks();
-                rt.expectations.validate(all.iter().map(|c| c.name)).map_err(|e| e.to_string())?;
+                rt.expectations
+                    .validate(all.iter().map(|c| c.name))
+                    .map_err(|e| e.to_string())?;
             }
-            plan.runtime_checks = crate::runtime::all_checks().into_iter().filter(|c| named(c.name)).collect();
+            plan.runtime_checks = crate::runtime::all_checks()
+                .into_iter()
+                .filter(|c| named(c.name))
+                .collect();
         }
         if families.contains(&Family::Cache) && other_families {
             plan.caches = pick(&targets.caches, &args.backend, |t| t.name(), |t| t.default);
             for cache in &plan.caches {
                 let all = crate::cache::all_checks();
-                cache.expectations.validate(all.iter().map(|c| c.name)).map_err(|e| e.to_string())?;
+                cache
+                    .expectations
+                    .validate(all.iter().map(|c| c.name))
+                    .map_err(|e| e.to_string())?;
             }
-            plan.cache_checks = crate::cache::all_checks().into_iter().filter(|c| named(c.name)).collect();
+            plan.cache_checks = crate::cache::all_checks()
+                .into_iter()
+                .filter(|c| named(c.name))
+                .collect();
         }
         Ok(plan)
     }
@@ -156,14 +190,20 @@ impl<'t> Plan<'t> {
             + self.caches.len() * self.cache_checks.len()
     }
 
-    fn run(&self, executor: Executor, limit: Duration, progress: &mut Progress) -> Vec<(Family, Vec<Report>)> {
+    fn run(
+        &self,
+        executor: Executor,
+        limit: Duration,
+        progress: &mut Progress,
+    ) -> Vec<(Family, Vec<Report>)> {
         let mut runs = Vec::new();
         let mut storage = Vec::new();
         for store in &self.stores {
             let mut report = Report::new(store.name());
             for check in &self.storage_checks {
                 let factory = store.factory.as_ref();
-                let r = executor.block_on(run_check_within(check, factory, &store.expectations, limit));
+                let r =
+                    executor.block_on(run_check_within(check, factory, &store.expectations, limit));
                 progress.tick(&report.backend, &r);
                 report.checks.push(r);
             }
@@ -174,7 +214,8 @@ impl<'t> Plan<'t> {
         for rt in &self.runtimes {
             let mut report = Report::new(rt.name());
             for check in &self.runtime_checks {
-                let run = crate::runtime::run_check_within(check, &rt.subject, &rt.expectations, limit);
+                let run =
+                    crate::runtime::run_check_within(check, &rt.subject, &rt.expectations, limit);
                 let r = executor.block_on(run);
                 progress.tick(&report.backend, &r);
                 report.checks.push(r);
@@ -186,7 +227,12 @@ impl<'t> Plan<'t> {
         for cache in &self.caches {
             let mut report = Report::new(cache.name());
             for check in &self.cache_checks {
-                let run = crate::cache::run_check_within(check, cache.factory.as_ref(), &cache.expectations, limit);
+                let run = crate::cache::run_check_within(
+                    check,
+                    cache.factory.as_ref(),
+                    &cache.expectations,
+                    limit,
+                );
                 let r = executor.block_on(run);
                 progress.tick(&report.backend, &r);
                 report.checks.push(r);
@@ -208,7 +254,11 @@ struct Progress {
 
 impl Progress {
     fn new(total: usize) -> Progress {
-        Progress { started: Instant::now(), done: 0, total }
+        Progress {
+            started: Instant::now(),
+            done: 0,
+            total,
+        }
     }
 
     fn tick(&mut self, backend: &str, r: &crate::CheckReport) {

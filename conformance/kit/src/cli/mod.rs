@@ -163,7 +163,10 @@ impl Targets {
     pub(crate) fn all_names(&self) -> Vec<&str> {
         let stores = self.stores.iter().map(Target::name);
         let runtimes = self.runtimes.iter().map(RuntimeTarget::name);
-        stores.chain(runtimes).chain(self.caches.iter().map(CacheTarget::name)).collect()
+        stores
+            .chain(runtimes)
+            .chain(self.caches.iter().map(CacheTarget::name))
+            .collect()
     }
 
     /// The stores `--backend` names (`a,b` or `all`; none: the defaults).

@@ -100,7 +100,9 @@ check!(
         // its wake-up gets to run, not where a fresh task is queued (tokio
         // keeps a task spawned by a busy worker in that worker's unstealable
         // LIFO slot until the worker yields).
-        promptly("the timer task's first poll", started).await?.map_err(|_| crate::Failure("the timer task was dropped".into()))?;
+        promptly("the timer task's first poll", started)
+            .await?
+            .map_err(|_| crate::Failure("the timer task was dropped".into()))?;
         let frequency = rt.yield_frequency().max(1);
         let start = Instant::now();
         let mut items = 0u32;
