@@ -49,6 +49,9 @@ enum Command {
     /// Benchmark every workload on the bundled backends and raw redb side by
     /// side; ratio table, SVG chart, file size, open time, memory.
     Bench(commands::bench::Args),
+    /// Benchmark the cache stores and the runtimes side by side (cache
+    /// get/set/expiry; spawn, yield and sleep, tokio against smol).
+    BenchFamilies(commands::bench_families::Args),
 }
 
 /// The bundled stores, runtimes and cache stores; by default redb, smol
@@ -88,5 +91,6 @@ fn main() -> ExitCode {
         Command::CrashChild(args) => cli::crash_child(args, &targets),
         Command::Faults(args) => commands::faults::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::BenchFamilies(args) => commands::bench_families::run(args),
     }
 }
