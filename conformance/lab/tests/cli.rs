@@ -13,7 +13,15 @@ fn cli(args: &[&str]) -> Output {
 
 #[test]
 fn help_and_version_do_nothing_else() {
-    for command in ["check", "checks", "model", "crash", "faults", "bench"] {
+    for command in [
+        "check",
+        "checks",
+        "model",
+        "crash",
+        "faults",
+        "bench",
+        "bench-families",
+    ] {
         let out = cli(&[command, "--help"]);
         assert!(out.status.success(), "{command} --help");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -45,6 +53,19 @@ fn unknown_flags_and_values_are_usage_errors_that_name_them() {
         (&["faults", "--steps", "0"][..], "0"),
         (&["model", "--cases", "x"][..], "x"),
         (&["nonsense"][..], "nonsense"),
+        (&["check", "--family", "transport"][..], "transport"),
+        (
+            &[
+                "check",
+                "--family",
+                "runtime",
+                "--runtime",
+                "smol",
+                "--backend",
+                "tokio",
+            ][..],
+            "tokio",
+        ),
     ] {
         let out = cli(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -199,4 +220,50 @@ fn bench_rejects_unknown_options_and_backends() {
         let out = Command::new(exe).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
+}
+
+#[test]
+fn check_runs_the_families_it_is_given_on_the_targets_named() {
+    let doc = json(
+        &[
+            "check",
+            "--family",
+            "cache,runtime",
+            "--backend",
+            "memory-cache,smol",
+            "--json",
+        ],
+        "whatsapp-rust-conformance/check/v1",
+    );
+    assert_eq!(doc["families"], serde_json::json!(["runtime", "cache"]));
+    assert_eq!(doc["failed"], 0);
+    let reports = doc["reports"].as_array().unwrap();
+    let names: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            (
+                r["family"].as_str().unwrap(),
+                r["backend"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(names, [("runtime", "smol"), ("cache", "memory-cache")]);
+    assert_eq!(
+        doc["passed"],
+        reports
+            .iter()
+            .map(|r| r["checks"].as_array().unwrap().len())
+            .sum::<usize>()
+    );
+    let listed = json(
+        &["checks", "--family", "runtime", "--json"],
+        "whatsapp-rust-conformance/checks/v1",
+    );
+    assert!(
+        listed["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["family"] == "runtime")
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{print_json, usage_error};
+use super::{Family, print_json, usage_error};
 use crate::storage::{Method, all_checks, checks_covering};
 
 /// The `checks` JSON document's schema (see `docs/CLI.md`).
@@ -17,9 +17,24 @@ pub struct ChecksArgs {
     /// Every trait method with the checks that call it, instead of every check.
     #[arg(long, conflicts_with = "method")]
     by_method: bool,
+    /// Families to list, comma-separated: storage, runtime, cache (default:
+    /// all; `--method` and `--by-method` are storage's).
+    #[arg(long, value_delimiter = ',')]
+    family: Vec<String>,
     /// Print one JSON document on stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// One listed check: family, name, verdict, methods (storage only), rule.
+struct Row {
+    family: Family,
+    name: &'static str,
+    area: &'static str,
+    verdict: String,
+    needs: Option<String>,
+    methods: Vec<&'static str>,
+    rule: &'static str,
 }
 
 /// Runs `checks`.
@@ -27,32 +42,83 @@ pub fn checks(args: ChecksArgs) -> ExitCode {
     if args.by_method {
         return by_method(args.json);
     }
-    let checks = match args.method.as_deref().map(str::parse::<Method>).transpose() {
+    let families = if args.family.is_empty() || args.method.is_some() {
+        if args.method.is_some() {
+            vec![Family::Storage]
+        } else {
+            Family::ALL.to_vec()
+        }
+    } else {
+        match args.family.iter().map(|f| Family::from_name(f)).collect() {
+            Ok(f) => f,
+            Err(e) => return usage_error(e),
+        }
+    };
+    let storage = match args.method.as_deref().map(str::parse::<Method>).transpose() {
         Ok(Some(method)) => checks_covering(method),
         Ok(None) => all_checks(),
         Err(e) => return usage_error(e),
     };
+    let mut rows: Vec<Row> = Vec::new();
+    if families.contains(&Family::Storage) {
+        rows.extend(storage.iter().map(|c| Row {
+            family: Family::Storage,
+            name: c.name,
+            area: c.area,
+            verdict: c.verdict.to_string(),
+            needs: Some(format!("{:?}", c.needs)),
+            methods: c.methods.iter().map(|m| m.name()).collect(),
+            rule: c.rule,
+        }));
+    }
+    if families.contains(&Family::Runtime) {
+        rows.extend(crate::runtime::all_checks().iter().map(|c| Row {
+            family: Family::Runtime,
+            name: c.name,
+            area: "Runtime",
+            verdict: c.verdict.to_string(),
+            needs: None,
+            methods: Vec::new(),
+            rule: c.rule,
+        }));
+    }
+    if families.contains(&Family::Cache) {
+        rows.extend(crate::cache::all_checks().iter().map(|c| Row {
+            family: Family::Cache,
+            name: c.name,
+            area: "CacheStore",
+            verdict: c.verdict.to_string(),
+            needs: None,
+            methods: Vec::new(),
+            rule: c.rule,
+        }));
+    }
     if args.json {
-        let rows: Vec<_> = checks
+        let rows: Vec<_> = rows
             .iter()
             .map(|c| {
                 serde_json::json!({
+                    "family": c.family.name(),
                     "check": c.name,
                     "area": c.area,
-                    "verdict": c.verdict.to_string(),
-                    "needs": format!("{:?}", c.needs),
-                    "methods": c.methods.iter().map(|m| m.name()).collect::<Vec<_>>(),
+                    "verdict": c.verdict,
+                    "needs": c.needs,
+                    "methods": c.methods,
                     "rule": c.rule,
                 })
             })
             .collect();
         print_json(&serde_json::json!({ "schema": SCHEMA, "checks": rows }));
     } else {
-        for c in &checks {
-            let methods: Vec<_> = c.methods.iter().map(|m| m.name()).collect();
-            println!("{:<58} {}", c.name, methods.join(", "));
+        for c in &rows {
+            let what = if c.methods.is_empty() {
+                c.verdict.clone()
+            } else {
+                c.methods.join(", ")
+            };
+            println!("{:<58} {what}", c.name);
         }
-        eprintln!("{} checks", checks.len());
+        eprintln!("{} checks", rows.len());
     }
     ExitCode::SUCCESS
 }

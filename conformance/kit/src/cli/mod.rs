@@ -9,6 +9,10 @@
 //! }
 //! ```
 //!
+//! Runtimes and cache stores go beside stores in [`Targets`]
+//! ([`RuntimeTarget`], [`CacheTarget`], [`run_targets`]); `check` then runs
+//! the runtime and cache families too (`--family` picks).
+//!
 //! Commands: `check` (the suite), `checks` (what the suite holds, by check or
 //! by trait method), `model` (random sequences against the model), `crash`
 //! (SIGKILL a writer child, verify every reopen; persistent stores, see
@@ -243,7 +247,14 @@ struct Cli {
 
 /// Parses the process's arguments and runs the command on `targets`.
 pub fn run(targets: Vec<Target>) -> ExitCode {
-    Cli::parse().command.run(&Targets::new(targets))
+    run_targets(Targets::new(targets))
+}
+
+/// [`run`] over stores, runtimes and cache stores
+/// ([`Targets::with_runtimes`], [`Targets::with_caches`]): `check` runs every
+/// family that has something to check.
+pub fn run_targets(targets: Targets) -> ExitCode {
+    Cli::parse().command.run(&targets)
 }
 
 /// The whole command line over one store.
