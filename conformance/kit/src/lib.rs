@@ -1,7 +1,8 @@
 //! A conformance kit for whatsapp-rust's pluggable parts.
 //!
-//! Each pluggable trait has a family of checks; today the storage family
-//! ([`storage`]: `wacore::store::traits::Backend`). Families share the
+//! Each pluggable trait has a family of checks: [`storage`]
+//! (`wacore::store::traits::Backend`), [`runtime`] (`wacore::runtime::Runtime`)
+//! and [`cache`] (`wacore::store::cache::CacheStore`). Families share the
 //! verdicts, the report types and the executors here. Every check has a
 //! [`Verdict`]:
 //!
@@ -20,7 +21,7 @@
 //! features: `tokio` (tokio's two schedulers) and `smol`; without them checks
 //! run on `futures`' executor ([`Executor::Plain`]).
 //!
-//! See `docs/VALIDATE-YOUR-BACKEND.md`.
+//! See `docs/VALIDATE-YOUR-BACKEND.md` and `docs/FAMILIES.md`.
 
 #![warn(missing_docs)]
 
@@ -47,6 +48,11 @@ pub use verdict::{CheckResult, Failure, Observed, Verdict, error_chain};
 #[cfg(all(doctest, feature = "cli"))]
 #[doc = include_str!("../../../docs/VALIDATE-YOUR-BACKEND.md")]
 pub struct ValidateYourBackend;
+
+/// `docs/FAMILIES.md`: its snippets compile as this crate's doc tests.
+#[cfg(all(doctest, feature = "cli"))]
+#[doc = include_str!("../../../docs/FAMILIES.md")]
+pub struct Families;
 
 /// Yields once to the executor running the caller, whichever it is (tokio,
 /// smol, ...): the gap in which concurrent futures interleave. Checks use it

@@ -205,6 +205,18 @@ fn without_device(key: &str) -> String {
 }
 
 flaw! {
+    /// Values that parse as JSON are stored re-rendered (as a JSON column
+    /// such as Postgres `jsonb` would give them back).
+    json_values_re_rendered, caught_by: the_clients_namespaces_hold_its_values;
+    async fn set(&self, ns: &str, key: &str, value: &[u8], ttl: Option<Duration>) -> anyhow::Result<()> {
+        match serde_json::from_slice::<serde_json::Value>(value) {
+            Ok(json) => self.inner.set(ns, key, serde_json::to_string_pretty(&json)?.as_bytes(), ttl).await,
+            Err(_) => self.inner.set(ns, key, value, ttl).await,
+        }
+    }
+}
+
+flaw! {
     /// ttl None becomes a default TTL of one second.
     no_ttl_gets_a_default, caught_by: no_ttl_persists;
     async fn set(&self, ns: &str, key: &str, value: &[u8], ttl: Option<Duration>) -> anyhow::Result<()> {

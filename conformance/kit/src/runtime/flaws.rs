@@ -80,6 +80,23 @@ macro_rules! flaw {
 }
 
 flaw! {
+    /// A bounded task queue that drops what overflows: past 32 tasks alive,
+    /// spawn drops the future.
+    spawn_drops_past_32_tasks, caught_by: spawned_tasks_run, on: Multi;
+    fn spawn(&self, future: Task) -> AbortHandle {
+        static ALIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        if ALIVE.fetch_add(1, Ordering::SeqCst) >= 32 {
+            ALIVE.fetch_sub(1, Ordering::SeqCst);
+            return AbortHandle::noop();
+        }
+        self.0.spawn(Box::pin(async move {
+            future.await;
+            ALIVE.fetch_sub(1, Ordering::SeqCst);
+        }))
+    }
+}
+
+flaw! {
     /// Abort only sets a flag the task checks at its next poll: a task parked
     /// on a future that never wakes is never dropped (seen in public code).
     abort_only_at_the_next_poll, caught_by: dropping_the_handle_cancels_a_parked_task, on: Multi;
