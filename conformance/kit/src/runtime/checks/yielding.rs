@@ -110,7 +110,7 @@ check!(
             // One item of busy work: the thread is not free meanwhile.
             std::thread::sleep(Duration::from_millis(1));
             items += 1;
-            if items % frequency == 0
+            if items.is_multiple_of(frequency)
                 && let Some(yielding) = rt.yield_now()
             {
                 yielding.await;
