@@ -111,3 +111,27 @@ impl StoreConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_builder_sets_its_field_and_only_it() {
+        let base = StoreConfig::default();
+        let set = base
+            .clone()
+            .with_cache_size(1 << 20)
+            .with_device_id(7)
+            .with_max_group_size(3)
+            .with_durability(Durability::relaxed());
+        assert_eq!(set.cache_size_bytes, 1 << 20);
+        assert_eq!(set.device_id, 7);
+        assert_eq!(set.max_group_size, 3);
+        assert_ne!(set.durability, base.durability);
+        assert_eq!(
+            base.clone().with_device_id(-2).cache_size_bytes,
+            base.cache_size_bytes
+        );
+    }
+}

@@ -184,3 +184,46 @@ impl From<Error> for StoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// The client sees `StoreError`; which variant an engine error becomes is
+    /// part of the contract (a mutation run showed no test pinned it).
+    #[test]
+    fn engine_errors_become_the_store_error_kind_they_are() {
+        let path = || PathBuf::from("s.redb");
+        let kind = |e: Error| match StoreError::from(e) {
+            StoreError::Validation(_) => "validation",
+            StoreError::Serialization(_) => "serialization",
+            StoreError::Migration(_) => "migration",
+            StoreError::Connection(_) => "connection",
+            StoreError::Database(_) => "database",
+            _ => "other",
+        };
+        assert_eq!(kind(Error::InvalidInput("x".into())), "validation");
+        assert_eq!(kind(Error::decode("prekey", "truncated")), "serialization");
+        let newer = Error::NewerFormat {
+            path: path(),
+            found: 2,
+            supported: 1,
+        };
+        assert_eq!(kind(newer), "migration");
+        let redb = Error::UnsupportedRedbFormat {
+            path: path(),
+            detail: "v2".into(),
+        };
+        assert_eq!(kind(redb), "migration");
+        assert_eq!(kind(Error::AlreadyOpen { path: path() }), "connection");
+        assert_eq!(kind(Error::WriterStopped), "connection");
+        assert_eq!(kind(Error::Poisoned), "database");
+        assert_eq!(kind(Error::Database("x".into())), "database");
+        match StoreError::from(Error::InvalidInput("bad id".into())) {
+            StoreError::Validation(message) => assert_eq!(message, "bad id"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
