@@ -18,6 +18,10 @@ crate::storage::checks::register! {
     tc_token_merges_race_with_jitter,
     take_sent_message_races_a_re_store,
     touch_tc_token_races_delete_tc_token,
+    touch_tc_token_races_put_tc_token,
+    received_tc_token_races_delete_tc_token,
+    take_sent_message_races_the_expiry_sweep,
+    mark_prekeys_uploaded_races_a_re_store,
 }
 
 /// Rounds of each race.
@@ -248,5 +252,206 @@ flaw! {
     touch_resurrects_a_deleted_token, caught_by: touch_tc_token_races_delete_tc_token;
     async fn touch_tc_token_sender_timestamp(&self, jid: &str, sender_timestamp: i64) -> Result<()> {
         touch_non_atomically(&*self.inner, jid, sender_timestamp, 1).await
+    }
+}
+
+/// A tc-token entry.
+fn tc(
+    token: &[u8],
+    token_timestamp: i64,
+    sender_timestamp: Option<i64>,
+) -> wacore::store::traits::TcTokenEntry {
+    wacore::store::traits::TcTokenEntry {
+        token: token.to_vec(),
+        token_timestamp,
+        sender_timestamp,
+    }
+}
+
+check!(
+    touch_tc_token_races_put_tc_token,
+    "ProtocolStore",
+    Contract,
+    Nothing,
+    [put_tc_token, touch_tc_token_sender_timestamp, get_tc_token],
+    "touch_tc_token_sender_timestamp against a concurrent put_tc_token of a whole new entry: the result is one of the two orders (the new entry as put, or the new entry touched), never the old token touched",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..ROUNDS {
+            let jid = format!("{round}@s.whatsapp.net");
+            s.put_tc_token(&jid, &tc(&[7], 100, Some(100))).await?;
+            let new = tc(&[9], 500, Some(50));
+            let (touched, put) = race(
+                round,
+                s.touch_tc_token_sender_timestamp(&jid, 200),
+                s.put_tc_token(&jid, &new),
+            )
+            .await;
+            touched?;
+            put?;
+            let e = s
+                .get_tc_token(&jid)
+                .await?
+                .map(|e| (e.token, e.token_timestamp, e.sender_timestamp));
+            let allowed = [
+                Some((vec![9], 500, Some(50))),
+                Some((vec![9], 500, Some(200))),
+            ];
+            crate::ensure!(
+                allowed.contains(&e),
+                "round {round}: after a touch raced a put of a new entry the row is {e:?}"
+            );
+        }
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// Touches by read, yield, write: a whole entry put in between is
+    /// overwritten by the old one.
+    touch_writes_back_a_stale_entry, caught_by: touch_tc_token_races_put_tc_token;
+    async fn touch_tc_token_sender_timestamp(&self, jid: &str, sender_timestamp: i64) -> Result<()> {
+        touch_non_atomically(&*self.inner, jid, sender_timestamp, 1).await
+    }
+}
+
+check!(
+    received_tc_token_races_delete_tc_token,
+    "ProtocolStore",
+    Contract,
+    Nothing,
+    [
+        put_tc_token,
+        store_received_tc_token,
+        delete_tc_token,
+        get_tc_token
+    ],
+    "store_received_tc_token against a concurrent delete_tc_token: the row is gone, or (receive after delete) a fresh row holding the new token and no sender timestamp; the deleted row's sender timestamp never comes back",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..ROUNDS {
+            let jid = format!("{round}@s.whatsapp.net");
+            s.put_tc_token(&jid, &tc(&[7], 100, Some(100))).await?;
+            let (received, deleted) = race(
+                round,
+                s.store_received_tc_token(&jid, &[2], 300),
+                s.delete_tc_token(&jid),
+            )
+            .await;
+            received?;
+            deleted?;
+            let e = s
+                .get_tc_token(&jid)
+                .await?
+                .map(|e| (e.token, e.token_timestamp, e.sender_timestamp));
+            let allowed = [None, Some((vec![2], 300, None))];
+            crate::ensure!(
+                allowed.contains(&e),
+                "round {round}: after a receive raced a delete the row is {e:?}"
+            );
+        }
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// Receives by read, yield, write: a delete in between is undone, the
+    /// deleted row's sender timestamp with it.
+    receive_resurrects_a_deleted_row, caught_by: received_tc_token_races_delete_tc_token;
+    async fn store_received_tc_token(&self, jid: &str, token: &[u8], token_timestamp: i64) -> Result<()> {
+        receive_non_atomically(&*self.inner, jid, token, token_timestamp, 1).await
+    }
+}
+
+check!(
+    take_sent_message_races_the_expiry_sweep,
+    "ProtocolStore",
+    Contract,
+    Nothing,
+    [
+        store_sent_message,
+        take_sent_message,
+        delete_expired_sent_messages
+    ],
+    "take_sent_message against a concurrent delete_expired_sent_messages of the same row: exactly one of them gets it (taken, or counted as deleted), never both and never neither",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..ROUNDS {
+            let id = format!("3EB1{round:04}");
+            s.store_sent_message(super::CHAT, &id, b"payload").await?;
+            let (taken, swept) = race(
+                round,
+                s.take_sent_message(super::CHAT, &id),
+                s.delete_expired_sent_messages(i64::MAX),
+            )
+            .await;
+            let (taken, swept) = (taken?.is_some(), swept?);
+            crate::ensure!(
+                u32::from(taken) + swept == 1,
+                "round {round}: the message was taken: {taken}, and the sweep deleted {swept} rows"
+            );
+        }
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// Takes, puts the row back for a yield, then deletes it: a sweep in
+    /// that window deletes it too, and both report it.
+    take_leaves_a_window_for_the_sweep, caught_by: take_sent_message_races_the_expiry_sweep;
+    async fn take_sent_message(&self, chat_jid: &str, message_id: &str) -> Result<Option<Vec<u8>>> {
+        let taken = self.inner.take_sent_message(chat_jid, message_id).await?;
+        if let Some(payload) = &taken {
+            self.inner.store_sent_message(chat_jid, message_id, payload).await?;
+            crate::yield_now().await;
+            self.inner.take_sent_message(chat_jid, message_id).await?;
+        }
+        Ok(taken)
+    }
+}
+
+check!(
+    mark_prekeys_uploaded_races_a_re_store,
+    "SignalStore",
+    Contract,
+    Nothing,
+    [store_prekey, mark_prekeys_uploaded, load_prekey],
+    "mark_prekeys_uploaded against a concurrent store_prekey of a new record under the same id: the new record survives either order (marking changes the flag, never the record)",
+    |ctx| {
+        let s = ctx.store();
+        for round in 0..ROUNDS {
+            let id = 2000 + round;
+            s.store_prekey(id, &[1], false).await?;
+            let (marked, stored) = race(
+                round,
+                s.mark_prekeys_uploaded(&[id]),
+                s.store_prekey(id, &[2], false),
+            )
+            .await;
+            marked?;
+            stored?;
+            let left = s.load_prekey(id).await?.map(|b| b.to_vec());
+            ensure_eq!(
+                left,
+                Some(vec![2]),
+                "prekey {id} after the race of round {round}"
+            );
+        }
+        Ok(None)
+    }
+);
+
+flaw! {
+    /// Marks by reading the record, yielding, then writing it back: a new
+    /// record stored in that window is replaced by the old one.
+    mark_writes_back_a_stale_record, caught_by: mark_prekeys_uploaded_races_a_re_store;
+    async fn mark_prekeys_uploaded(&self, ids: &[u32]) -> Result<()> {
+        for &id in ids {
+            if let Some(record) = self.inner.load_prekey(id).await? {
+                crate::yield_now().await;
+                self.inner.store_prekey(id, &record, true).await?;
+            }
+        }
+        Ok(())
     }
 }
