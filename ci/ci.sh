@@ -18,6 +18,10 @@ step "toolchain"
 cargo --version
 rustc --version
 
+step "database servers for the server-backed tests (installed if missing)"
+bash ci/servers.sh install
+export CONFORMANCE_REQUIRE_SERVERS=1
+
 step "formatting"
 cargo fmt --all -- --check
 cargo fmt --manifest-path "$third_party" -- --check

@@ -16,6 +16,7 @@ use whatsapp_rust_conformance::storage::SetupError;
 use whatsapp_rust_conformance::{Executor, Expectations};
 use whatsapp_rust_memory_cache::MemoryCacheStore;
 use whatsapp_rust_redb_storage::{RedbCacheStore, RedbStore};
+use whatsapp_rust_redis_cache::RedisCacheStore;
 use whatsapp_rust_smol_runtime::SmolRuntime;
 
 /// The runtimes: `smol` and `smol-single` (the defaults), `tokio`.
@@ -53,12 +54,35 @@ pub fn runtimes() -> Vec<RuntimeTarget> {
     ]
 }
 
-/// The cache stores: `redb-cache` (the default) and `memory-cache`.
+/// The cache stores: `redb-cache` (the default) and `memory-cache`; and
+/// `redis-cache` when `REDIS_URL` names a server (`bash ci/servers.sh start`).
 pub fn caches() -> Vec<CacheTarget> {
-    vec![
+    let mut caches = vec![
         CacheTarget::new(redb_cache_factory(), Expectations::none()),
         CacheTarget::new(memory_cache_factory(), Expectations::none()).by_default(false),
-    ]
+    ];
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        caches.push(
+            CacheTarget::new(redis_cache_factory(url), Expectations::none()).by_default(false),
+        );
+    }
+    caches
+}
+
+/// Fresh `RedisCacheStore`s on the server at `url`, each under a prefix of
+/// its own (`conformance-<pid>-<n>:`).
+pub fn redis_cache_factory(url: String) -> SimpleFactory {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let caps = Capabilities::default().with_entry_count(EntryCount::Exact);
+    SimpleFactory::new("redis-cache", caps, move || {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let store = RedisCacheStore::open(&url, format!("conformance-{}-{n}:", std::process::id()));
+        async move {
+            Ok(Arc::new(
+                store.map_err(|e| SetupError::failed(format!("{e:#}")))?,
+            ))
+        }
+    })
 }
 
 /// Fresh `RedbCacheStore`s, each in a store of its own temporary file.
