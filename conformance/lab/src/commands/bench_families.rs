@@ -1,7 +1,8 @@
 //! `bench-families`: the other pluggable parts side by side in one run.
 //! Cache stores (set, get of a hit, of a miss, of an expired entry) and
 //! runtimes (spawn-and-join, yield, the overshoot of a 1 ms sleep), each
-//! with its ratio to the first column.
+//! with its ratio to the first column. With `REDIS_URL` set, the Redis
+//! cache store is measured too.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use wacore::store::cache::CacheStore;
 use whatsapp_rust_conformance::Executor;
 use whatsapp_rust_memory_cache::MemoryCacheStore;
 use whatsapp_rust_redb_storage::{Durability, RedbCacheStore, RedbStore, StoreConfig};
+use whatsapp_rust_redis_cache::RedisCacheStore;
 use whatsapp_rust_smol_runtime::SmolRuntime;
 
 use super::families_json;
@@ -68,7 +70,7 @@ async fn caches(n: usize) -> anyhow::Result<(Vec<&'static str>, Vec<Row>)> {
         dir.path().join("relaxed.redb"),
         StoreConfig::default().with_durability(Durability::relaxed()),
     )?;
-    let stores: Vec<(&'static str, Arc<dyn CacheStore>)> = vec![
+    let mut stores: Vec<(&'static str, Arc<dyn CacheStore>)> = vec![
         ("memory-cache", Arc::new(MemoryCacheStore::new())),
         ("redb-cache", Arc::new(RedbCacheStore::new(&durable))),
         (
@@ -76,6 +78,14 @@ async fn caches(n: usize) -> anyhow::Result<(Vec<&'static str>, Vec<Row>)> {
             Arc::new(RedbCacheStore::new(&relaxed)),
         ),
     ];
+    // A server's figures when one is named (`bash ci/servers.sh start`).
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let prefix = format!("bench-{}:", std::process::id());
+        stores.push((
+            "redis-cache",
+            Arc::new(RedisCacheStore::open(&url, prefix)?),
+        ));
+    }
     let value = vec![0x42u8; 1024];
     let mut rows: Vec<Row> = ["set 1 KiB", "get (hit)", "get (miss)", "get (expired)"]
         .into_iter()
@@ -115,6 +125,12 @@ async fn caches(n: usize) -> anyhow::Result<(Vec<&'static str>, Vec<Row>)> {
             })
             .await?,
         );
+    }
+    for (name, store) in &stores {
+        if *name == "redis-cache" {
+            store.clear("bench").await?;
+            store.clear("expired").await?;
+        }
     }
     Ok((stores.iter().map(|(name, _)| *name).collect(), rows))
 }
