@@ -333,3 +333,34 @@ async fn a_re_put_keeps_the_first_created_at() {
     let got = s.get_lid_mapping("l1").await.unwrap().unwrap();
     assert_eq!((got.created_at, got.updated_at), (100, 400));
 }
+
+/// "Older than the cutoff" is strict: a row stored in second `t` survives a
+/// sweep with cutoff `t` and goes with `t + 1` (a mutation run showed no
+/// test held the boundary). Retries when the store crosses a second.
+#[tokio::test]
+async fn expiry_sweeps_delete_rows_strictly_older_than_the_cutoff() {
+    let t = common::fresh();
+    let s = &t.store;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let before = wacore::time::now_secs();
+        s.store_sent_message("c", "m", b"x").await.unwrap();
+        s.store_pending_inbound("c", "s", "p", b"x").await.unwrap();
+        let after = wacore::time::now_secs();
+        if before != after && attempts < 5 {
+            s.delete_expired_sent_messages(i64::MAX).await.unwrap();
+            s.delete_expired_pending_inbound(i64::MAX).await.unwrap();
+            continue;
+        }
+        assert_eq!(before, after, "five stores crossed a second boundary");
+        assert_eq!(s.delete_expired_sent_messages(before).await.unwrap(), 0);
+        assert_eq!(s.delete_expired_pending_inbound(before).await.unwrap(), 0);
+        assert_eq!(s.delete_expired_sent_messages(before + 1).await.unwrap(), 1);
+        assert_eq!(
+            s.delete_expired_pending_inbound(before + 1).await.unwrap(),
+            1
+        );
+        break;
+    }
+}

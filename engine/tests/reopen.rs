@@ -192,13 +192,16 @@ fn corrupt_records_are_decode_errors_not_panics() {
     let types: Vec<_> = whatsapp_rust_redb_storage::record_types().collect();
     assert_eq!(types.len(), 16);
     for record in types {
-        for bytes in [
-            &[][..],
-            &[1][..],
-            &[2, 0, 0][..],
-            &[1, 0xFF, 0xFF, 0xFF][..],
-        ] {
+        // No record is empty, none has version 0: both are errors.
+        for bytes in [&[][..], &[0, 1, 2][..]] {
+            assert!(
+                whatsapp_rust_redb_storage::decode_record(record, bytes).is_err(),
+                "{record}: {bytes:?} decoded"
+            );
+        }
+        for bytes in [&[1][..], &[2, 0, 0][..], &[1, 0xFF, 0xFF, 0xFF][..]] {
             let _ = whatsapp_rust_redb_storage::decode_record(record, bytes);
         }
     }
+    assert!(whatsapp_rust_redb_storage::decode_record("no such record", &[1]).is_err());
 }
