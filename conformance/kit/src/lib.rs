@@ -27,6 +27,7 @@
 
 mod executor;
 mod expectations;
+mod harness;
 mod limit;
 mod report;
 mod verdict;

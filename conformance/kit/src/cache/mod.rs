@@ -33,7 +33,7 @@ mod flaws;
 pub use checks::{CLIENT_NAMESPACES, all_checks};
 pub use factory::{Capabilities, EntryCount, Factory, IntoCacheStore, SimpleFactory};
 pub use layer::{CacheLayer, LayeredCache};
-pub use runner::{run_check, run_check_within, run_suite};
+pub use runner::{run_check, run_check_within, run_suite, test_main};
 
 use std::fmt;
 use std::sync::Arc;

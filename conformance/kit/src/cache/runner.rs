@@ -1,6 +1,7 @@
 //! Running cache checks against a factory, with declared expectations.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
@@ -88,4 +89,24 @@ pub async fn run_suite(
         report.checks.push(result);
     }
     Ok(report)
+}
+
+/// The cache family as a `cargo test` target (`harness = false`): one test
+/// per check, each on a fresh store from `factory`, run from
+/// [`Executor::DEFAULT`](crate::Executor::DEFAULT); exits with libtest's status.
+pub fn test_main(factory: impl Factory + 'static, expectations: Expectations) -> ! {
+    let names = all_checks()
+        .iter()
+        .map(|c| (c.name, "CacheStore"))
+        .collect();
+    let expectations = Arc::new(expectations);
+    let run_with = expectations.clone();
+    let run = Arc::new(move |name: &str| {
+        let check = all_checks()
+            .into_iter()
+            .find(|c| c.name == name)
+            .expect("a listed check");
+        crate::harness::block_on(run_check(&check, &factory, &run_with))
+    });
+    crate::harness::run_trials(crate::harness::trials(names, &expectations, run), false)
 }

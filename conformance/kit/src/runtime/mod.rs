@@ -41,7 +41,7 @@ use wacore::runtime::Runtime;
 
 pub use checks::all_checks;
 pub use layer::{LayeredRuntime, RuntimeLayer};
-pub use runner::{run_check, run_check_within, run_suite};
+pub use runner::{run_check, run_check_within, run_suite, test_main};
 
 use crate::{CheckResult, Verdict};
 

@@ -2,6 +2,7 @@
 //! test, awaited here under a time limit kept by the kit's own timer.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
@@ -99,4 +100,22 @@ pub async fn run_suite(
         report.checks.push(result);
     }
     Ok(report)
+}
+
+/// The runtime family as a `cargo test` target (`harness = false`): one
+/// test per check, run from [`Executor::DEFAULT`](crate::Executor::DEFAULT),
+/// one at a time unless `--test-threads` says otherwise (the checks share
+/// the runtime and time it); exits with libtest's status.
+pub fn test_main(subject: RuntimeUnderTest, expectations: Expectations) -> ! {
+    let names = all_checks().iter().map(|c| (c.name, "Runtime")).collect();
+    let expectations = Arc::new(expectations);
+    let run_with = expectations.clone();
+    let run = Arc::new(move |name: &str| {
+        let check = all_checks()
+            .into_iter()
+            .find(|c| c.name == name)
+            .expect("a listed check");
+        crate::harness::block_on(run_check(&check, &subject, &run_with))
+    });
+    crate::harness::run_trials(crate::harness::trials(names, &expectations, run), true)
 }
