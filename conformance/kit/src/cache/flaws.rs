@@ -330,3 +330,17 @@ fn the_unflawed_wrapper_passes_every_check() {
     .expect("no expectations");
     assert!(report.is_ok(), "{:#?}", report.to_json());
 }
+
+/// Every check of the family has at least one flaw here that it must catch.
+#[test]
+fn every_check_has_a_flaw() {
+    let source = include_str!("flaws.rs");
+    for check in super::all_checks() {
+        let short = check.name.trim_start_matches("cache::");
+        assert!(
+            source.contains(&format!("caught_by: {short}")),
+            "{} has no broken wrapper proving it live",
+            check.name
+        );
+    }
+}
