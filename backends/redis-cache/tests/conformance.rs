@@ -134,3 +134,32 @@ fn two_instances_with_one_prefix_share_entries_and_other_prefixes_do_not() {
         assert_eq!(two.entry_count("device_registry").await.unwrap(), 1);
     });
 }
+
+/// `clear` and `entry_count` walk a namespace of many keys page by page
+/// (SCAN, never KEYS) and touch no other namespace.
+#[test]
+fn clear_and_count_walk_a_large_namespace_and_nothing_else() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = RedisCacheStore::open(&server.url(), "big:").unwrap();
+    Executor::TokioMultiThread.block_on(async {
+        let writes = (0..5_000).map(|i| {
+            let store = &store;
+            async move { store.set("group", &format!("{i}@g.us"), b"v", None).await }
+        });
+        for result in futures::future::join_all(writes).await {
+            result.unwrap();
+        }
+        for i in 0..300 {
+            store
+                .set("groups", &format!("{i}@g.us"), b"v", None)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.entry_count("group").await.unwrap(), 5_000);
+        store.clear("group").await.unwrap();
+        assert_eq!(store.entry_count("group").await.unwrap(), 0);
+        assert_eq!(store.entry_count("groups").await.unwrap(), 300);
+    });
+}
