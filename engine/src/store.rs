@@ -198,8 +198,36 @@ impl RedbStore {
     /// exclusive access: it fails with `Error::InvalidInput` while other
     /// handles on the file exist. Blocking; call it from a blocking context.
     pub fn check_integrity(self) -> Result<bool, StoreError> {
+        self.exclusively("check_integrity", "checking the file", |db| {
+            Ok(db.check_integrity()?)
+        })
+    }
+
+    /// Compacts the file offline: redb moves live pages down and truncates
+    /// the free space at the end, pass after pass until nothing moves.
+    /// Needs exclusive access like [`RedbStore::check_integrity`]; blocking.
+    /// Returns the number of passes that moved something.
+    pub fn compact(self) -> Result<u32, StoreError> {
+        self.exclusively("compact", "compacting the file", |db| {
+            let mut passes = 0;
+            while db.compact().map_err(|e| Error::Database(e.to_string()))? {
+                passes += 1;
+            }
+            Ok(passes)
+        })
+    }
+
+    /// Runs `f` on the database once this is the only handle on the file
+    /// (the writer thread is stopped first). A panic inside redb marks the
+    /// file damaged and is an error, never a panic in the caller.
+    fn exclusively<T>(
+        self,
+        what: &str,
+        during: &str,
+        f: impl FnOnce(&mut Database) -> Result<T>,
+    ) -> Result<T, StoreError> {
         let shared = Arc::into_inner(self.shared).ok_or_else(|| {
-            Error::InvalidInput("check_integrity needs the only handle on the file".into())
+            Error::InvalidInput(format!("{what} needs the only handle on the file"))
         })?;
         let Shared {
             writer,
@@ -208,7 +236,7 @@ impl RedbStore {
             ..
         } = shared;
         drop(writer);
-        let damaged = || redb_panicked(label(&path), "checking the file");
+        let damaged = || redb_panicked(label(&path), during);
         // On every early return `db` drops as a `ClosingDb`: closed inside a
         // guard, or leaked once redb has panicked on it.
         if db.is_damaged() {
@@ -217,10 +245,10 @@ impl RedbStore {
         let Some(inner) = db.db.as_mut().and_then(Arc::get_mut) else {
             return Err(Error::Database("internal: database still shared".into()).into());
         };
-        // The check borrows the database, so a panic in it does not close the
-        // file while unwinding.
-        match catch_unwind(AssertUnwindSafe(|| inner.check_integrity())) {
-            Ok(checked) => Ok(checked.map_err(Error::from)?),
+        // `f` borrows the database, so a panic in it does not close the file
+        // while unwinding.
+        match catch_unwind(AssertUnwindSafe(|| f(inner))) {
+            Ok(result) => Ok(result?),
             Err(_) => {
                 db.mark_damaged();
                 Err(damaged().into())

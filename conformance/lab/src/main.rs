@@ -52,6 +52,9 @@ enum Command {
     /// Benchmark the cache stores and the runtimes side by side (cache
     /// get/set/expiry; spawn, yield and sleep, tokio against smol).
     BenchFamilies(commands::bench_families::Args),
+    /// Compact a redb store file offline (no bot may have it open); prints
+    /// its size before and after.
+    Compact(commands::compact::Args),
 }
 
 /// The bundled stores, runtimes and cache stores; by default redb, smol
@@ -92,5 +95,6 @@ fn main() -> ExitCode {
         Command::Faults(args) => commands::faults::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::BenchFamilies(args) => commands::bench_families::run(args),
+        Command::Compact(args) => commands::compact::run(args),
     }
 }

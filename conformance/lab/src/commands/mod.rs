@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod bench_families;
+pub mod compact;
 pub mod faults;
 
 /// The JSON document of `bench-families` on stdout.
