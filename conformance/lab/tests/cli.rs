@@ -267,3 +267,26 @@ fn check_runs_the_families_it_is_given_on_the_targets_named() {
             .all(|c| c["family"] == "runtime")
     );
 }
+
+#[test]
+fn compact_reports_the_sizes_and_refuses_a_file_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let store = whatsapp_rust_redb_storage::RedbStore::open(&path).unwrap();
+    let out = cli(&["compact", path.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a file open elsewhere is refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already open"),
+        "{out:?}"
+    );
+    drop(store);
+    let doc = json(
+        &["compact", path.to_str().unwrap(), "--json"],
+        "whatsapp-rust-conformance/compact/v1",
+    );
+    assert!(doc["bytes_after"].as_u64().unwrap() <= doc["bytes_before"].as_u64().unwrap());
+}
