@@ -204,4 +204,8 @@ fn corrupt_records_are_decode_errors_not_panics() {
         }
     }
     assert!(whatsapp_rust_redb_storage::decode_record("no such record", &[1]).is_err());
+    // The named decoder, not another: valid bytes of one type decode as it.
+    let identity = [&[1u8][..], &[7; 32]].concat();
+    assert!(whatsapp_rust_redb_storage::decode_record("identity", &identity).is_ok());
+    assert!(whatsapp_rust_redb_storage::decode_record("blob", &[1]).is_ok());
 }
