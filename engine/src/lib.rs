@@ -41,6 +41,8 @@
 mod app_sync;
 mod cache;
 mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod device;
 mod error;
 mod keys;

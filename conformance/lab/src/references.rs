@@ -2,7 +2,7 @@
 //! references, with their declared deviations. `SqliteStore` compiles SQLite
 //! (C), which is why these live in the lab and not in the kit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -83,73 +83,9 @@ impl Reference {
     }
 }
 
-/// The redb engine, default configuration (fsync before every ack).
-pub struct RedbFactory;
-
-struct RedbInstance {
-    dir: TempDir,
-    store: Option<RedbStore>,
-}
-
-impl RedbInstance {
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("store.redb")
-    }
-
-    fn handle(&self) -> &RedbStore {
-        self.store.as_ref().expect("store is open between reopens")
-    }
-}
-
-#[async_trait]
-impl Factory for RedbFactory {
-    fn name(&self) -> &str {
-        "redb"
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::all()
-            .message_ts(MessageTs::Stored)
-            .prekey_batch_order(PrekeyBatchOrder::RequestOrderOnce)
-    }
-    async fn open(&self) -> Result<Box<dyn Instance>, SetupError> {
-        let dir = tempfile::tempdir()?;
-        let store = RedbStore::open(dir.path().join("store.redb"))?;
-        Ok(Box::new(RedbInstance {
-            dir,
-            store: Some(store),
-        }))
-    }
-}
-
-#[async_trait]
-impl Instance for RedbInstance {
-    fn store(&self) -> Arc<dyn Backend> {
-        Arc::new(self.handle().clone())
-    }
-    async fn reopen(&mut self) -> Result<(), SetupError> {
-        if let Some(store) = self.store.take() {
-            store.close().await?;
-        }
-        self.store = Some(RedbStore::open(self.path())?);
-        Ok(())
-    }
-    async fn account(&self, device_id: i32) -> Result<Arc<dyn Backend>, SetupError> {
-        Ok(Arc::new(self.handle().for_device(device_id)))
-    }
-    async fn second_handle(&self) -> Result<Arc<dyn Backend>, SetupError> {
-        let store = self.handle();
-        Ok(Arc::new(store.for_device(store.device_id())))
-    }
-    /// Flushes and closes the file before its directory is removed.
-    async fn teardown(self: Box<Self>) -> Result<(), SetupError> {
-        let RedbInstance { dir, store } = *self;
-        if let Some(store) = store {
-            store.close().await?;
-        }
-        drop(dir);
-        Ok(())
-    }
-}
+/// The redb engine, default configuration (fsync before every ack): the
+/// engine's own factory (feature `conformance`).
+pub use whatsapp_rust_redb_storage::conformance::RedbFactory;
 
 /// `SqliteStore` with its default configuration (WAL, synchronous=NORMAL).
 pub struct SqliteFactory;
