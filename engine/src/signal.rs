@@ -240,3 +240,35 @@ impl SignalStore for RedbStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The uploaded flag is write-only through the trait (no method reads
+    /// it), so only the engine's own test can see that marking sets it.
+    #[test]
+    fn mark_prekeys_uploaded_sets_the_stored_flag_of_existing_prekeys_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path().join("s.redb")).unwrap();
+        futures::executor::block_on(async {
+            store.store_prekey(1, b"a", false).await.unwrap();
+            store.store_prekey(2, b"b", true).await.unwrap();
+            store.mark_prekeys_uploaded(&[1, 2, 3]).await.unwrap();
+        });
+        let stored = |id| {
+            store
+                .get_record::<PreKeyRecord>(PREKEYS, store.key().numbered(id))
+                .unwrap()
+        };
+        assert_eq!(
+            stored(1).map(|r| (r.uploaded, r.record)),
+            Some((true, b"a".to_vec()))
+        );
+        assert_eq!(
+            stored(2).map(|r| (r.uploaded, r.record)),
+            Some((true, b"b".to_vec()))
+        );
+        assert_eq!(stored(3), None, "marking never creates a prekey");
+    }
+}

@@ -100,3 +100,27 @@ pub(crate) fn write_snapshot(db: &Database, target: &Path, extra: Option<&[u8]>)
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_names_up_to_100_characters_are_kept() {
+        let db = Path::new("/data/bot.redb");
+        let name = "n".repeat(100);
+        let path = target_path(db, &name).unwrap();
+        assert!(
+            path.to_string_lossy().ends_with(&format!("-{name}")),
+            "{path:?}"
+        );
+        assert!(target_path(db, &"n".repeat(101)).is_err());
+        assert!(target_path(db, &"n".repeat(150)).is_err());
+        let escaped = target_path(db, "../../etc/x").unwrap();
+        assert_eq!(
+            escaped.parent(),
+            db.parent(),
+            "{escaped:?} left the store's directory"
+        );
+    }
+}

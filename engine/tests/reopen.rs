@@ -209,3 +209,24 @@ fn corrupt_records_are_decode_errors_not_panics() {
     assert!(whatsapp_rust_redb_storage::decode_record("identity", &identity).is_ok());
     assert!(whatsapp_rust_redb_storage::decode_record("blob", &[1]).is_ok());
 }
+
+#[test]
+fn a_handle_reports_its_file_account_and_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let config = StoreConfig::default()
+        .with_durability(Durability::relaxed())
+        .with_device_id(7)
+        .with_cache_size(8 << 20);
+    let store = RedbStore::open_with(&path, config.clone()).unwrap();
+    let seen = store.config();
+    assert_eq!((seen.device_id, seen.cache_size_bytes), (7, 8 << 20));
+    assert_eq!(seen.durability, config.durability);
+    assert_eq!(store.device_id(), 7);
+    assert_eq!(store.path(), Some(path.as_path()));
+    let debug = format!("{store:?}");
+    assert!(
+        debug.contains("device_id: 7") && debug.contains("s.redb"),
+        "{debug}"
+    );
+}
