@@ -103,3 +103,38 @@ async fn steady_writes_are_flushed_every_interval_not_only_when_they_stop() {
         "{flushes} flushes during 600 ms of steady writes with a 40 ms interval"
     );
 }
+
+/// `flush` makes relaxed writes durable now, not at the next tick.
+#[tokio::test]
+async fn flush_flushes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = relaxed(&dir.path().join("r.redb"), Duration::from_secs(3600));
+    store.put_session("a@lid", b"1").await.unwrap();
+    assert_eq!(
+        store.writer_stats().flushes,
+        0,
+        "the hour-long timer has not fired"
+    );
+    store.flush().await.unwrap();
+    assert_eq!(store.writer_stats().flushes, 1);
+}
+
+/// `close` reports the failure of its final flush (dropping a store cannot).
+#[tokio::test]
+async fn close_reports_a_failed_final_flush() {
+    use whatsapp_rust_redb_simdisk::{Fault, OpKind, SimulatedDisk};
+    let disk = SimulatedDisk::new();
+    let config = StoreConfig::default().with_durability(Durability::Relaxed {
+        flush_interval: Duration::from_secs(3600),
+    });
+    let store = RedbStore::open_on_backend(disk.clone(), config).unwrap();
+    store.put_session("a@lid", b"1").await.unwrap();
+    disk.arm(Fault::IoError {
+        op: OpKind::Sync,
+        nth: disk.counts().syncs + 1,
+    });
+    assert!(
+        store.close().await.is_err(),
+        "the final flush's sync failed"
+    );
+}
