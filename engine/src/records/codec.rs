@@ -246,5 +246,15 @@ mod tests {
         too_long.extend([0x81; 11]);
         let mut d = Decoder::new("t", &too_long, 1).unwrap();
         assert!(d.u64().is_err());
+        // Ten bytes: the last may carry only bit 63 (u64::MAX ends in 0x01).
+        let mut max = vec![1u8];
+        max.extend([0xFF; 9]);
+        max.push(0x01);
+        assert_eq!(Decoder::new("t", &max, 1).unwrap().u64().unwrap(), u64::MAX);
+        let overflow = [&max[..10], &[0x02]].concat();
+        assert!(
+            Decoder::new("t", &overflow, 1).unwrap().u64().is_err(),
+            "a varint past u64::MAX"
+        );
     }
 }
