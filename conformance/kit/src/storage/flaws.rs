@@ -44,6 +44,39 @@ pub(crate) mod prelude {
         store.put_tc_token(jid, &e).await
     }
 
+    /// Marks by reading each record, yielding, then writing it back with
+    /// the flag set: a write to the prekey in that window is undone.
+    pub(crate) async fn mark_uploaded_non_atomically(
+        store: &dyn Backend,
+        ids: &[u32],
+    ) -> Result<()> {
+        for &id in ids {
+            if let Some(record) = store.load_prekey(id).await? {
+                crate::yield_now().await;
+                store.store_prekey(id, &record, true).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes, puts the row back for a yield, then deletes it: a store or a
+    /// sweep in that window acts on a row already taken.
+    pub(crate) async fn take_non_atomically(
+        store: &dyn Backend,
+        chat_jid: &str,
+        message_id: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let taken = store.take_sent_message(chat_jid, message_id).await?;
+        if let Some(payload) = &taken {
+            store
+                .store_sent_message(chat_jid, message_id, payload)
+                .await?;
+            crate::yield_now().await;
+            store.take_sent_message(chat_jid, message_id).await?;
+        }
+        Ok(taken)
+    }
+
     /// See [`touch_non_atomically`].
     pub(crate) async fn receive_non_atomically(
         store: &dyn Backend,

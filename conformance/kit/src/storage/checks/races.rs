@@ -91,13 +91,7 @@ flaw! {
     /// remove in that window is undone.
     mark_uploaded_read_then_write, caught_by: mark_prekeys_uploaded_races_remove_prekey;
     async fn mark_prekeys_uploaded(&self, ids: &[u32]) -> Result<()> {
-        for &id in ids {
-            if let Some(record) = self.inner.load_prekey(id).await? {
-                crate::yield_now().await;
-                self.inner.store_prekey(id, &record, true).await?;
-            }
-        }
-        Ok(())
+        mark_uploaded_non_atomically(&*self.inner, ids).await
     }
 }
 
@@ -194,13 +188,7 @@ flaw! {
     /// in that window is deleted unseen.
     take_deletes_late, caught_by: take_sent_message_races_a_re_store;
     async fn take_sent_message(&self, chat_jid: &str, message_id: &str) -> Result<Option<Vec<u8>>> {
-        let taken = self.inner.take_sent_message(chat_jid, message_id).await?;
-        if let Some(payload) = &taken {
-            self.inner.store_sent_message(chat_jid, message_id, payload).await?;
-            crate::yield_now().await;
-            self.inner.take_sent_message(chat_jid, message_id).await?;
-        }
-        Ok(taken)
+        take_non_atomically(&*self.inner, chat_jid, message_id).await
     }
 }
 
@@ -400,13 +388,7 @@ flaw! {
     /// that window deletes it too, and both report it.
     take_leaves_a_window_for_the_sweep, caught_by: take_sent_message_races_the_expiry_sweep;
     async fn take_sent_message(&self, chat_jid: &str, message_id: &str) -> Result<Option<Vec<u8>>> {
-        let taken = self.inner.take_sent_message(chat_jid, message_id).await?;
-        if let Some(payload) = &taken {
-            self.inner.store_sent_message(chat_jid, message_id, payload).await?;
-            crate::yield_now().await;
-            self.inner.take_sent_message(chat_jid, message_id).await?;
-        }
-        Ok(taken)
+        take_non_atomically(&*self.inner, chat_jid, message_id).await
     }
 }
 
@@ -446,12 +428,6 @@ flaw! {
     /// record stored in that window is replaced by the old one.
     mark_writes_back_a_stale_record, caught_by: mark_prekeys_uploaded_races_a_re_store;
     async fn mark_prekeys_uploaded(&self, ids: &[u32]) -> Result<()> {
-        for &id in ids {
-            if let Some(record) = self.inner.load_prekey(id).await? {
-                crate::yield_now().await;
-                self.inner.store_prekey(id, &record, true).await?;
-            }
-        }
-        Ok(())
+        mark_uploaded_non_atomically(&*self.inner, ids).await
     }
 }
