@@ -184,8 +184,13 @@ impl AppSyncStore for PostgresStore {
         let wanted: Vec<&[u8]> = index_macs.iter().map(|m| m.as_slice()).collect();
         let rows = self
             .query(
-                "SELECT index_mac, value_mac FROM mutation_macs
-                 WHERE device_id = $1 AND name = $2 AND index_mac = ANY($3)",
+                // One primary-key lookup per MAC (LATERAL .. OFFSET 0 keeps
+                // the planner from folding it into a scan): `index_mac =
+                // ANY($3)` scanned the whole collection, 0.6 s for 500 MACs
+                // among 100k rows, until ANALYZE had run.
+                "SELECT w.index_mac, m.value_mac FROM UNNEST($3::bytea[]) AS w (index_mac)
+                 CROSS JOIN LATERAL (SELECT value_mac FROM mutation_macs
+                     WHERE device_id = $1 AND name = $2 AND index_mac = w.index_mac OFFSET 0) m",
                 &[&self.device_id(), &name.as_bytes(), &wanted],
             )
             .await?;

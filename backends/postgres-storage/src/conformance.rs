@@ -109,3 +109,27 @@ impl Instance for PostgresInstance {
         Ok(())
     }
 }
+
+impl PostgresFactory {
+    /// The schema that stands for `path` in crash campaigns (the kit's
+    /// campaign names each kill's store by a fresh directory): `crash_` and a
+    /// hash of the path, so each kill gets a store of its own.
+    pub fn schema_for_path(path: &std::path::Path) -> String {
+        // FNV-1a: stable across runs and builds, unlike std's hasher.
+        let hash = path
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        format!("crash_{hash:016x}")
+    }
+
+    /// Opens (creating if needed) the store that stands for `path`.
+    pub async fn open_at(&self, path: &std::path::Path) -> Result<PostgresStore, SetupError> {
+        PostgresStore::connect(self.config(&Self::schema_for_path(path)))
+            .await
+            .map_err(SetupError::failed)
+    }
+}

@@ -199,7 +199,11 @@ impl SignalStore for PostgresStore {
         let wanted: Vec<i64> = ids.iter().copied().map(from_u32).collect();
         let rows = self
             .query(
-                "SELECT id, record FROM prekeys WHERE device_id = $1 AND id = ANY($2)",
+                // One primary-key lookup per id, whatever the statistics
+                // (see get_mutation_macs).
+                "SELECT w.id, p.record FROM UNNEST($2::bigint[]) AS w (id)
+                 CROSS JOIN LATERAL (SELECT record FROM prekeys
+                     WHERE device_id = $1 AND id = w.id OFFSET 0) p",
                 &[&self.device_id(), &wanted],
             )
             .await?;

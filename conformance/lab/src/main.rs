@@ -11,10 +11,14 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use whatsapp_rust_conformance::Executor;
+use std::sync::Arc;
+
+use wacore::store::traits::Backend;
 use whatsapp_rust_conformance::cli::{self, Target, Targets};
+use whatsapp_rust_conformance::{Executor, Expectations};
 use whatsapp_rust_conformance_lab::families;
 use whatsapp_rust_conformance_lab::references::Reference;
+use whatsapp_rust_postgres_storage::conformance::PostgresFactory;
 
 mod commands;
 
@@ -58,30 +62,45 @@ enum Command {
 }
 
 /// The bundled stores, runtimes and cache stores; by default redb, smol
-/// (both variants) and redb-cache.
+/// (both variants) and redb-cache. With `POSTGRES_URL` set (`bash
+/// ci/servers.sh start`), also `postgres`: a fresh schema per store in that
+/// database, and for crash campaigns a schema per kill.
 fn targets() -> Targets {
     let tokio = [Executor::TokioMultiThread, Executor::TokioCurrentThread];
-    Targets::new(
-        Reference::ALL
-            .into_iter()
-            .map(|r| {
-                let target =
-                    Target::new(r.factory(), r.expectations()).by_default(r == Reference::Redb);
-                let target = if r.needs_tokio() {
-                    target.runs_on(&tokio)
-                } else {
-                    target
-                };
-                if r.is_persistent() {
-                    target.reopens_at(move |path| async move { r.open_at(&path).await })
-                } else {
-                    target
-                }
-            })
-            .collect(),
-    )
-    .with_runtimes(families::runtimes())
-    .with_caches(families::caches())
+    let mut stores: Vec<Target> = Reference::ALL
+        .into_iter()
+        .map(|r| {
+            let target =
+                Target::new(r.factory(), r.expectations()).by_default(r == Reference::Redb);
+            let target = if r.needs_tokio() {
+                target.runs_on(&tokio)
+            } else {
+                target
+            };
+            if r.is_persistent() {
+                target.reopens_at(move |path| async move { r.open_at(&path).await })
+            } else {
+                target
+            }
+        })
+        .collect();
+    if let Ok(url) = std::env::var("POSTGRES_URL") {
+        let opener = Arc::new(PostgresFactory::new(url.clone()));
+        stores.push(
+            Target::new(Box::new(PostgresFactory::new(url)), Expectations::none())
+                .by_default(false)
+                .reopens_at(move |path| {
+                    let opener = opener.clone();
+                    async move {
+                        let store = opener.open_at(&path).await?;
+                        Ok(Arc::new(store) as Arc<dyn Backend>)
+                    }
+                }),
+        );
+    }
+    Targets::new(stores)
+        .with_runtimes(families::runtimes())
+        .with_caches(families::caches())
 }
 
 fn main() -> ExitCode {
