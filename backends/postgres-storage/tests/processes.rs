@@ -192,7 +192,7 @@ fn a_writer_process_sigkilled_mid_batch_loses_no_acknowledged_write() {
     let kills = std::env::var("CONFORMANCE_CRASH_KILLS")
         .ok()
         .and_then(|k| k.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(50);
     let work = tempfile::tempdir().unwrap();
     let campaign = Campaign {
         kills,

@@ -19,11 +19,19 @@ use whatsapp_rust_conformance::storage::bench::{
 use whatsapp_rust_conformance::storage::faults::{STEP_KINDS, run_step};
 use whatsapp_rust_conformance_lab::raw_redb::RawRedb;
 use whatsapp_rust_conformance_lab::report;
+use whatsapp_rust_postgres_storage::{PostgresConfig, PostgresStore};
 use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
 /// Every store `bench` knows, in table order.
-const BACKENDS: [&str; 5] = ["redb", "redb-relaxed", "sqlite", "memory", "redb-raw"];
+const BACKENDS: [&str; 6] = [
+    "redb",
+    "redb-relaxed",
+    "sqlite",
+    "memory",
+    "redb-raw",
+    "postgres",
+];
 
 /// Arguments of `bench`.
 #[derive(clap::Args)]
@@ -38,9 +46,10 @@ pub struct Args {
     /// Only workloads whose name contains this text.
     #[arg(long)]
     filter: Option<String>,
-    /// Stores to measure, comma-separated, or `all`.
+    /// Stores to measure, comma-separated, or `all`. `postgres` needs
+    /// `POSTGRES_URL` (`bash ci/servers.sh start`); `all` includes it when set.
     #[arg(long, short, value_delimiter = ',', default_value = "all",
-          value_parser = PossibleValuesParser::new(["redb", "redb-relaxed", "sqlite", "memory", "redb-raw", "all"]))]
+          value_parser = PossibleValuesParser::new(["redb", "redb-relaxed", "sqlite", "memory", "redb-raw", "postgres", "all"]))]
     backend: Vec<String>,
     /// Where to write the SVG chart.
     #[arg(long, default_value = "bench-results.svg")]
@@ -55,6 +64,7 @@ const RELAXED: &str = "crash may lose the last 1 s (flush every 1 s)";
 const SQLITE: &str =
     "WAL, synchronous=NORMAL: no fsync per commit, power loss may lose recent commits";
 const MEMORY: &str = "not persistent";
+const POSTGRES: &str = "committed on the server (synchronous_commit=on: WAL fsync per commit)";
 
 /// Runs `bench`.
 pub fn run(args: Args) -> ExitCode {
@@ -66,7 +76,12 @@ pub fn run(args: Args) -> ExitCode {
     let (quick, json, extras, chart) = (args.quick, args.json, !args.no_extras, args.chart);
     let filter = args.filter;
     let backends: Vec<String> = if args.backend.iter().any(|b| b == "all") {
-        BACKENDS.iter().map(|s| s.to_string()).collect()
+        let with_postgres = std::env::var_os("POSTGRES_URL").is_some();
+        BACKENDS
+            .iter()
+            .filter(|b| with_postgres || **b != "postgres")
+            .map(|s| s.to_string())
+            .collect()
     } else {
         args.backend
     };
@@ -141,12 +156,24 @@ async fn open_subjects(dir: &Path) -> Result<Vec<Subject>, String> {
     let sqlite = SqliteStore::new(&dir.join("sqlite.db").to_string_lossy())
         .await
         .map_err(|e| e.to_string())?;
-    Ok(vec![
+    let mut subjects = vec![
         Subject::new("redb", DURABLE, Arc::new(redb)),
         Subject::new("redb-relaxed", RELAXED, Arc::new(relaxed)),
         Subject::new("sqlite", SQLITE, Arc::new(sqlite)),
         Subject::new("memory", MEMORY, Arc::new(InMemoryBackend::new())),
-    ])
+    ];
+    if let Ok(url) = std::env::var("POSTGRES_URL") {
+        // A schema of this run's own (left in the database afterwards);
+        // 64 connections for the 64-writer workloads.
+        let config = PostgresConfig::new(url)
+            .schema(format!("bench_{}", std::process::id()))
+            .pool_size(64);
+        let store = PostgresStore::connect(config)
+            .await
+            .map_err(|e| format!("postgres: {e}"))?;
+        subjects.push(Subject::new("postgres", POSTGRES, Arc::new(store)));
+    }
+    Ok(subjects)
 }
 
 async fn bench(
@@ -156,6 +183,9 @@ async fn bench(
     extras: bool,
 ) -> Result<(Vec<Measurement>, Vec<String>), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    if backends.iter().any(|b| b == "postgres") && std::env::var_os("POSTGRES_URL").is_none() {
+        return Err("--backend postgres needs POSTGRES_URL (bash ci/servers.sh start)".into());
+    }
     let subjects: Vec<Subject> = open_subjects(dir.path())
         .await?
         .into_iter()
