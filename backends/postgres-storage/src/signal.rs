@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::store::{PostgresStore, from_u32, last_wins, to_u32};
 
 /// Addresses and values as arrays for `UNNEST`, last duplicate winning.
-fn unzip_last<'a>(rows: &'a [(Arc<str>, impl AsRef<[u8]>)]) -> (Vec<&'a [u8]>, Vec<&'a [u8]>) {
+fn unzip_last(rows: &[(Arc<str>, impl AsRef<[u8]>)]) -> (Vec<&[u8]>, Vec<&[u8]>) {
     last_wins(rows.iter(), |(address, _)| address.clone())
         .into_iter()
         .map(|(address, value)| (address.as_bytes(), value.as_ref()))
