@@ -215,11 +215,20 @@ fn bench_rejects_unknown_options_and_backends() {
     let exe = env!("CARGO_BIN_EXE_whatsapp-rust-conformance");
     for args in [
         &["bench", "--fast"][..],
-        &["bench", "--backend", "postgres"][..],
+        &["bench", "--backend", "mysql"][..],
     ] {
         let out = Command::new(exe).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
+    // Known, but it needs a server: the error says how to name one.
+    let out = Command::new(exe)
+        .args(["bench", "--quick", "--no-extras", "--backend", "postgres"])
+        .env_remove("POSTGRES_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("POSTGRES_URL"), "{stderr}");
 }
 
 #[test]
