@@ -66,6 +66,18 @@ third_cli checks --method put_mutation_macs > /dev/null
 third_cli bench --quick --filter get_session --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["results"], d; print("bench:", len(d["results"]), "figures")'
 if third_cli crash > /dev/null 2>&1; then echo "crash on a store that cannot reopen should be a usage error" >&2; exit 1; fi
 
+step "servers for the kit's CLI: the storage suite on PostgreSQL, and a fleet of two bots"
+eval "$(bash ci/servers.sh start | grep '^export')"
+cargo conformance check --family storage --backend postgres | tail -1
+fleet() { cargo run -q --locked -p whatsapp-rust-storage-examples --bin fleet -- start --bots 2 --dry-run --schema "ci_fleet_$$"; }
+first=$(fleet | sort)
+again=$(fleet | sort)
+echo "$first"
+# Two accounts, distinct identities, each kept across a restart of the fleet.
+[ "$(echo "$first" | grep -c 'identity')" -eq 2 ]
+[ "$(echo "$first" | awk '{print $NF}' | sort -u | wc -l)" -eq 2 ]
+[ "$first" = "$again" ] || { echo "a restarted fleet changed identities:"; echo "$again"; exit 1; }
+
 step "the engine and the kit package for crates.io (cargo package)"
 cargo package --locked -p whatsapp-rust-redb-storage -p whatsapp-rust-conformance
 

@@ -36,7 +36,16 @@ install() {
     echo "postgres: $("$(pg_bin)/postgres" --version)"
 }
 
+listening() {
+    (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null
+}
+
 start_postgres() {
+    local url="host=127.0.0.1 port=6432 user=postgres dbname=postgres"
+    if listening 6432; then
+        echo "export POSTGRES_URL='$url'   # already running"
+        return
+    fi
     local dir run=()
     dir=$(mktemp -d)
     if [ "$(id -u)" -eq 0 ]; then
@@ -46,11 +55,16 @@ start_postgres() {
     "${run[@]}" "$(pg_bin)/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 > /dev/null
     "${run[@]}" "$(pg_bin)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
         -o "-p 6432 -c listen_addresses=127.0.0.1 -k $dir" start > /dev/null
-    echo "export POSTGRES_URL='host=127.0.0.1 port=6432 user=postgres dbname=postgres'   # data in $dir; stop: ${run[*]} $(pg_bin)/pg_ctl -D $dir/data stop"
+    echo "export POSTGRES_URL='$url'   # data in $dir; stop: ${run[*]} $(pg_bin)/pg_ctl -D $dir/data stop"
 }
 
 start() {
-    install
+    install > /dev/null
+    if listening 6390; then
+        echo "export REDIS_URL=redis://127.0.0.1:6390/   # already running"
+        start_postgres
+        return
+    fi
     local dir
     dir=$(mktemp -d)
     redis-server --port 6390 --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --daemonize yes \
