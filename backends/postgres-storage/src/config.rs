@@ -1,6 +1,9 @@
 //! How to reach the database and what to call things in it.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio_postgres::config::SslMode;
 
 use crate::error::Error;
 
@@ -12,9 +15,10 @@ use crate::error::Error;
 ///     .schema("bots_eu")
 ///     .pool_size(8);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresConfig {
     pub(crate) url: String,
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) schema: String,
     pub(crate) pool_size: usize,
     pub(crate) connect_timeout: Duration,
@@ -32,6 +36,7 @@ impl PostgresConfig {
     pub fn new(url: impl Into<String>) -> PostgresConfig {
         PostgresConfig {
             url: url.into(),
+            tls: None,
             schema: DEFAULT_SCHEMA.to_owned(),
             pool_size: 16,
             connect_timeout: Duration::from_secs(10),
@@ -66,6 +71,23 @@ impl PostgresConfig {
         self
     }
 
+    /// Connects over TLS with `config` (its roots, client certificate and
+    /// crypto provider, as given). The URL's `sslmode` applies: `prefer`
+    /// (the default) uses TLS when the server offers it, `require` refuses a
+    /// server that does not. Without this call connections are plain, and
+    /// `sslmode=require` is refused as a configuration error.
+    ///
+    /// ```
+    /// # use whatsapp_rust_postgres_storage::{PostgresConfig, rustls};
+    /// # fn tls(client: rustls::ClientConfig) -> PostgresConfig {
+    /// PostgresConfig::new("postgres://bot@db.internal/whatsapp?sslmode=require").tls(client)
+    /// # }
+    /// ```
+    pub fn tls(mut self, config: rustls::ClientConfig) -> PostgresConfig {
+        self.tls = Some(Arc::new(config));
+        self
+    }
+
     /// The driver's configuration: the URL parsed, the connect timeout set and
     /// `search_path` pinned to the schema at connection start-up (no extra
     /// round trip, and the statements name no schema).
@@ -77,6 +99,11 @@ impl PostgresConfig {
         let mut config: tokio_postgres::Config = self.url.parse().map_err(|e| {
             Error::Config(format!("connection string {:?}: {e}", redact(&self.url)))
         })?;
+        if self.tls.is_none() && config.get_ssl_mode() == SslMode::Require {
+            return Err(Error::Config(
+                "sslmode=require needs a TLS client configuration: PostgresConfig::tls".into(),
+            ));
+        }
         config.connect_timeout(self.connect_timeout);
         if config.get_application_name().is_none() {
             config.application_name("whatsapp-rust-postgres-storage");
@@ -89,6 +116,19 @@ impl PostgresConfig {
         };
         config.options(options);
         Ok(config)
+    }
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &redact(&self.url))
+            .field("tls", &self.tls.is_some())
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("device_id", &self.device_id)
+            .finish()
     }
 }
 
@@ -173,6 +213,23 @@ mod tests {
         let text = err.to_string();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("bot:***@host"), "{text}");
+    }
+
+    #[test]
+    fn sslmode_require_without_tls_is_refused() {
+        let err = PostgresConfig::new("postgres://localhost/db?sslmode=require")
+            .driver_config()
+            .unwrap_err();
+        assert!(err.to_string().contains("PostgresConfig::tls"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let text = format!(
+            "{:?}",
+            PostgresConfig::new("postgres://bot:hunter2@host/db")
+        );
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     #[test]

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::future::BoxFuture;
-use tokio_postgres::NoTls;
+use rustls::ClientConfig;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{NoTls, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::PostgresConfig;
 use crate::error::Error;
@@ -45,33 +48,53 @@ impl Drop for ConnectionRuntime {
 }
 
 /// Opens connections on the store's runtime (deadpool's default connector
-/// would `tokio::spawn` on whatever runtime the caller happens to be in).
-struct OnConnectionRuntime(tokio::runtime::Handle);
+/// would `tokio::spawn` on whatever runtime the caller happens to be in),
+/// plain or over TLS.
+struct OnConnectionRuntime {
+    runtime: tokio::runtime::Handle,
+    tls: Option<MakeRustlsConnect>,
+}
+
+type Connected = (tokio_postgres::Client, tokio::task::JoinHandle<()>);
+
+/// Connects, then drives the connection on the current (the store's) runtime.
+async fn connect_with<T>(
+    config: tokio_postgres::Config,
+    tls: T,
+) -> Result<Connected, tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    let driver = tokio::spawn(async move {
+        // The client sees the error on its next call; nothing to do here.
+        let _ = connection.await;
+    });
+    Ok((client, driver))
+}
 
 impl deadpool_postgres::Connect for OnConnectionRuntime {
     fn connect(
         &self,
         pg_config: &tokio_postgres::Config,
-    ) -> BoxFuture<
-        '_,
-        Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
-    > {
+    ) -> BoxFuture<'_, Result<Connected, tokio_postgres::Error>> {
         let pg_config = pg_config.clone();
-        let handle = self.0.clone();
+        let tls = self.tls.clone();
+        let connecting = self.runtime.spawn(async move {
+            match tls {
+                Some(tls) => connect_with(pg_config, tls).await,
+                None => connect_with(pg_config, NoTls).await,
+            }
+        });
         Box::pin(async move {
-            let connecting = handle.spawn(async move { pg_config.connect(NoTls).await });
-            let (client, connection) = match connecting.await {
-                Ok(connected) => connected?,
+            match connecting.await {
+                Ok(connected) => connected,
                 Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
                 // The runtime outlives the pool (field order in `Shared`), so
                 // a connect is never cancelled under a live pool.
                 Err(_) => panic!("the store's connection thread stopped while connecting"),
-            };
-            let driver = handle.spawn(async move {
-                // The client sees the error on its next call; nothing to do here.
-                let _ = connection.await;
-            });
-            Ok((client, driver))
+            }
         })
     }
 }
@@ -82,7 +105,13 @@ pub(crate) fn pool(config: &PostgresConfig) -> Result<(Pool, Arc<ConnectionRunti
     let runtime = Arc::new(ConnectionRuntime::start()?);
     let manager = Manager::from_connect(
         driver_config,
-        OnConnectionRuntime(runtime.handle().clone()),
+        OnConnectionRuntime {
+            runtime: runtime.handle().clone(),
+            tls: config
+                .tls
+                .as_ref()
+                .map(|c| MakeRustlsConnect::new(ClientConfig::clone(c))),
+        },
         ManagerConfig {
             // A connection whose server went away is closed on the client
             // side at once; checking that flag costs no round trip.

@@ -19,7 +19,7 @@ pub enum Error {
     Connect(String),
 
     /// The server or the driver reported an error for a statement.
-    #[error("Postgres error during {context}: {source}")]
+    #[error("Postgres error during {context}: {}", with_causes(source))]
     Postgres {
         /// What the store was doing.
         context: &'static str,
@@ -54,6 +54,21 @@ pub enum Error {
     /// A value cannot be stored (it does not fit the column's type).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+}
+
+/// An error and its causes, `outer: inner: ...` (the driver's own message
+/// is often only "db error" or "error performing TLS handshake").
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 impl Error {

@@ -55,5 +55,7 @@ pub mod conformance;
 
 pub use config::{DEFAULT_SCHEMA, PostgresConfig};
 pub use error::Error;
+/// The rustls this crate speaks, for [`PostgresConfig::tls`].
+pub use rustls;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;

@@ -16,6 +16,13 @@ pub struct PgServer {
     dir: PathBuf,
     pub port: u16,
     as_postgres_user: bool,
+    extra_options: String,
+}
+
+/// A server certificate and key (PEM) for a server that speaks TLS only.
+pub struct ServerTls {
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 fn required() -> bool {
@@ -63,6 +70,15 @@ impl PgServer {
     /// A running server, or `None` (with a message) when PostgreSQL is not
     /// installed and servers are not required.
     pub fn start() -> Option<PgServer> {
+        PgServer::start_with(None)
+    }
+
+    /// A server that accepts TLS connections only (`hostssl` in pg_hba.conf).
+    pub fn start_tls_only(tls: &ServerTls) -> Option<PgServer> {
+        PgServer::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<&ServerTls>) -> Option<PgServer> {
         let Some(bin) = bin_dir() else {
             return skip("no initdb/pg_ctl found".into());
         };
@@ -74,11 +90,12 @@ impl PgServer {
         let dir = std::env::temp_dir().join(format!("pg-test-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the server's directory");
-        let server = PgServer {
+        let mut server = PgServer {
             bin,
             dir,
             port,
             as_postgres_user: is_root(),
+            extra_options: String::new(),
         };
         if server.as_postgres_user {
             let ok = Command::new("chown")
@@ -103,8 +120,36 @@ impl PgServer {
         }) {
             return skip(e);
         }
+        if let Some(tls) = tls {
+            server.only_tls(tls);
+        }
         server.pg_start();
         Some(server)
+    }
+
+    /// Installs the certificate, turns TLS on and refuses plain connections.
+    fn only_tls(&mut self, tls: &ServerTls) {
+        use std::os::unix::fs::PermissionsExt;
+        let data = self.data_dir();
+        std::fs::write(data.join("server.crt"), &tls.cert_pem).unwrap();
+        std::fs::write(data.join("server.key"), &tls.key_pem).unwrap();
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        if self.as_postgres_user {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&data)
+                .status();
+        }
+        self.extra_options = " -c ssl=on".into();
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -141,9 +186,10 @@ impl PgServer {
         let data = self.data_dir();
         let log = self.dir.join("server.log");
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200{}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.extra_options
         );
         self.run("pg_ctl", |c| {
             c.arg("-D")
