@@ -59,6 +59,12 @@ enum Command {
     /// Compact a redb store file offline (no bot may have it open); prints
     /// its size before and after.
     Compact(commands::compact::Args),
+    /// Resident memory and steady throughput of the redb store for several
+    /// page-cache sizes, each in a fresh process, on a bot-sized store.
+    Memory(commands::memory::Args),
+    /// One cache size of `memory` (started by `memory`, not by hand).
+    #[command(hide = true)]
+    MemoryChild(commands::memory::ChildArgs),
 }
 
 /// The bundled stores, runtimes and cache stores; by default redb, smol
@@ -115,5 +121,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::BenchFamilies(args) => commands::bench_families::run(args),
         Command::Compact(args) => commands::compact::run(args),
+        Command::Memory(args) => commands::memory::run(args),
+        Command::MemoryChild(args) => commands::memory::child_main(args),
     }
 }
