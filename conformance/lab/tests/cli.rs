@@ -299,3 +299,35 @@ fn compact_reports_the_sizes_and_refuses_a_file_in_use() {
     );
     assert!(doc["bytes_after"].as_u64().unwrap() <= doc["bytes_before"].as_u64().unwrap());
 }
+
+#[test]
+fn memory_measures_each_cache_size_in_its_own_process() {
+    let doc = json(
+        &[
+            "memory",
+            "--json",
+            "--cache-mib",
+            "1,8",
+            "--store-mb",
+            "2",
+            "--history",
+            "1",
+            "--seconds",
+            "1",
+        ],
+        "whatsapp-rust-conformance/memory/v1",
+    );
+    let samples = doc["samples"].as_array().expect("samples");
+    let sizes: Vec<u64> = samples
+        .iter()
+        .map(|s| s["cache_mib"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [1, 8]);
+    for s in samples {
+        assert!(s["rss_end"].as_u64().unwrap() > 0, "{s}");
+        assert!(s["peak_rss"].as_u64() >= s["rss_end"].as_u64(), "{s}");
+        assert!(s["steady_ops_per_sec"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["random_reads_per_sec"].as_f64().unwrap() > 0.0, "{s}");
+    }
+    assert!(doc["store_file_mb"].as_f64().unwrap() > 2.0, "{doc}");
+}

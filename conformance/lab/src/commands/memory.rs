@@ -6,8 +6,8 @@
 //! the bench's `history_sync` chunks. Each child opens a copy with one cache
 //! size, runs `--history` more history-sync chunks, then `--seconds` of
 //! steady traffic (the bench's `receive_message`, and a read of a random
-//! filled session, alternately), and reports its resident memory (`VmRSS`,
-//! and the peak `VmHWM`) and the steady rate.
+//! filled session, alternately), then as long of random reads only, and
+//! reports its resident memory (`VmRSS`, and the peak `VmHWM`) and the rates.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -67,6 +67,7 @@ struct Sample {
     peak_rss: u64,
     history_chunks_per_sec: f64,
     steady_ops_per_sec: f64,
+    random_reads_per_sec: f64,
 }
 
 /// `VmRSS` and `VmHWM` of this process, in bytes.
@@ -136,18 +137,25 @@ pub fn run(args: Args) -> ExitCode {
             args.history, args.seconds
         );
         println!(
-            "{:>10} {:>14} {:>10} {:>10} {:>16} {:>14}",
-            "cache MiB", "RSS open MB", "RSS end MB", "peak MB", "history chunk/s", "steady ops/s"
+            "{:>10} {:>14} {:>10} {:>10} {:>16} {:>14} {:>16}",
+            "cache MiB",
+            "RSS open MB",
+            "RSS end MB",
+            "peak MB",
+            "history chunk/s",
+            "steady ops/s",
+            "random reads/s"
         );
         for s in &samples {
             println!(
-                "{:>10} {:>14.1} {:>10.1} {:>10.1} {:>16.1} {:>14.0}",
+                "{:>10} {:>14.1} {:>10.1} {:>10.1} {:>16.1} {:>14.0} {:>16.0}",
                 s.cache_mib,
                 mb(s.rss_after_open),
                 mb(s.rss_end),
                 mb(s.peak_rss),
                 s.history_chunks_per_sec,
-                s.steady_ops_per_sec
+                s.steady_ops_per_sec,
+                s.random_reads_per_sec
             );
         }
     }
@@ -246,6 +254,24 @@ async fn measure(args: ChildArgs) -> Result<Sample, String> {
         ops += 2;
     }
     let steady_secs = started.elapsed().as_secs_f64().max(1e-9);
+    // Reads only, over the whole store: where a cache miss is not hidden
+    // behind the fsync of a write.
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut reads = 0u64;
+    while Instant::now() < deadline {
+        for _ in 0..100 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            backend
+                .get_session(&format!("fill{}@lid", x % args.rows.max(1)))
+                .await
+                .map_err(|e| err(&e))?;
+        }
+        reads += 100;
+    }
+    let read_secs = started.elapsed().as_secs_f64().max(1e-9);
     let (rss_end, peak_rss) = rss();
     store.close().await.map_err(|e| err(&e))?;
     Ok(Sample {
@@ -255,5 +281,6 @@ async fn measure(args: ChildArgs) -> Result<Sample, String> {
         peak_rss,
         history_chunks_per_sec: args.history as f64 / history_secs,
         steady_ops_per_sec: ops as f64 / steady_secs,
+        random_reads_per_sec: reads as f64 / read_secs,
     })
 }
