@@ -116,6 +116,15 @@ pub(crate) fn account_bytes(device_id: i32) -> [u8; 4] {
     ((device_id as u32) ^ 0x8000_0000).to_be_bytes()
 }
 
+/// The device id of any key (its account prefix).
+pub(crate) fn device_id_of(key: &[u8], table: &'static str) -> crate::error::Result<i32> {
+    let prefix: [u8; ACCOUNT_LEN] = key
+        .get(..ACCOUNT_LEN)
+        .and_then(|p| p.try_into().ok())
+        .ok_or_else(|| crate::Error::decode(table, "key shorter than an account prefix"))?;
+    Ok((u32::from_be_bytes(prefix) ^ 0x8000_0000) as i32)
+}
+
 /// Bytes of the account prefix.
 const ACCOUNT_LEN: usize = 4;
 /// Bytes of a component's length prefix.

@@ -59,6 +59,9 @@ enum Command {
     /// Compact a redb store file offline (no bot may have it open); prints
     /// its size before and after.
     Compact(commands::compact::Args),
+    /// The accounts of a redb store file, and its rows and bytes per table
+    /// and account.
+    Inspect(commands::inspect::Args),
     /// Resident memory and steady throughput of the redb store for several
     /// page-cache sizes, each in a fresh process, on a bot-sized store.
     Memory(commands::memory::Args),
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::BenchFamilies(args) => commands::bench_families::run(args),
         Command::Compact(args) => commands::compact::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
         Command::Memory(args) => commands::memory::run(args),
         Command::MemoryChild(args) => commands::memory::child_main(args),
     }

@@ -331,3 +331,71 @@ fn memory_measures_each_cache_size_in_its_own_process() {
     }
     assert!(doc["store_file_mb"].as_f64().unwrap() > 2.0, "{doc}");
 }
+
+#[test]
+fn inspect_lists_accounts_and_rows_per_table_and_refuses_a_file_in_use() {
+    use wacore::store::traits::{DeviceStore, SignalStore};
+    use whatsapp_rust_redb_storage::RedbStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.redb");
+    let store = RedbStore::open(&path).unwrap();
+    whatsapp_rust_conformance::Executor::DEFAULT.block_on(async {
+        for (account, sessions) in [(1, 3), (2, 5)] {
+            let handle = store.for_device(account);
+            handle.create().await.unwrap();
+            for i in 0..sessions {
+                handle
+                    .put_session(&format!("{i}@lid"), &[7; 100])
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let path_text = path.to_string_lossy().into_owned();
+
+    // Open here: the CLI (another process) must refuse, saying why.
+    let busy = cli(&["inspect", &path_text]);
+    assert_eq!(busy.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert!(stderr.contains("open in another process"), "{stderr}");
+
+    whatsapp_rust_conformance::Executor::DEFAULT
+        .block_on(store.close())
+        .unwrap();
+    let doc = json(
+        &["inspect", &path_text, "--json"],
+        "whatsapp-rust-conformance/inspect/v1",
+    );
+    assert_eq!(doc["accounts"], serde_json::json!([1, 2]), "{doc}");
+    let rows = |table: &str, account: i64| {
+        doc["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == table && t["account"] == account)
+            .map_or(0, |t| t["rows"].as_u64().unwrap())
+    };
+    assert_eq!((rows("session", 1), rows("session", 2)), (3, 5), "{doc}");
+    assert_eq!(rows("device", 2), 1, "{doc}");
+
+    let only = json(
+        &["inspect", &path_text, "--json", "--account", "2"],
+        "whatsapp-rust-conformance/inspect/v1",
+    );
+    assert!(
+        only["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["account"] == 2),
+        "{only}"
+    );
+
+    let missing = cli(&["inspect", &dir.path().join("nope.redb").to_string_lossy()]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        !dir.path().join("nope.redb").exists(),
+        "inspect must not create a file"
+    );
+}

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_families;
 pub mod compact;
 pub mod faults;
+pub mod inspect;
 pub mod memory;
 
 /// The JSON document of `bench-families` on stdout.
