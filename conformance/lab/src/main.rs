@@ -59,6 +59,11 @@ enum Command {
     /// Compact a redb store file offline (no bot may have it open); prints
     /// its size before and after.
     Compact(commands::compact::Args),
+    /// Copy a redb store file (no bot may have it open) to a new file,
+    /// verified row for row.
+    Backup(commands::backup::BackupArgs),
+    /// Put a backup in place of a store file, verified row for row.
+    Restore(commands::backup::RestoreArgs),
     /// The accounts of a redb store file, and its rows and bytes per table
     /// and account.
     Inspect(commands::inspect::Args),
@@ -125,6 +130,8 @@ fn main() -> ExitCode {
         Command::BenchFamilies(args) => commands::bench_families::run(args),
         Command::Compact(args) => commands::compact::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Backup(args) => commands::backup::backup(args),
+        Command::Restore(args) => commands::backup::restore(args),
         Command::Memory(args) => commands::memory::run(args),
         Command::MemoryChild(args) => commands::memory::child_main(args),
     }

@@ -399,3 +399,55 @@ fn inspect_lists_accounts_and_rows_per_table_and_refuses_a_file_in_use() {
         "inspect must not create a file"
     );
 }
+
+#[test]
+fn backup_and_restore_copy_a_store_verified_and_refuse_to_overwrite() {
+    use wacore::store::traits::{DeviceStore, SignalStore};
+    use whatsapp_rust_redb_storage::RedbStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (bot, copy) = (dir.path().join("bot.redb"), dir.path().join("copy.redb"));
+    let store = RedbStore::open(&bot).unwrap();
+    whatsapp_rust_conformance::Executor::DEFAULT.block_on(async {
+        store.create().await.unwrap();
+        store
+            .put_session("a@lid", b"before the backup")
+            .await
+            .unwrap();
+        store.close().await.unwrap();
+    });
+    let text = |p: &std::path::Path| p.to_string_lossy().into_owned();
+
+    let doc = json(
+        &["backup", &text(&bot), &text(&copy), "--json"],
+        "whatsapp-rust-conformance/backup/v1",
+    );
+    assert_eq!(doc["verified"], true, "{doc}");
+    assert!(doc["rows"].as_u64().unwrap() >= 2, "{doc}");
+    assert_eq!(
+        cli(&["backup", &text(&bot), &text(&copy)]).status.code(),
+        Some(2)
+    );
+
+    // The bot's file changes; restoring the backup brings the old row back.
+    let store = RedbStore::open(&bot).unwrap();
+    whatsapp_rust_conformance::Executor::DEFAULT.block_on(async {
+        store.put_session("a@lid", b"after").await.unwrap();
+        store.close().await.unwrap();
+    });
+    assert_eq!(
+        cli(&["restore", &text(&copy), &text(&bot)]).status.code(),
+        Some(2)
+    );
+    let restored = cli(&["restore", &text(&copy), &text(&bot), "--force"]);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let store = RedbStore::open(&bot).unwrap();
+    let session = whatsapp_rust_conformance::Executor::DEFAULT
+        .block_on(store.get_session("a@lid"))
+        .unwrap();
+    assert_eq!(session.as_deref(), Some(&b"before the backup"[..]));
+}

@@ -3,6 +3,7 @@
 //! `Executor::TokioMultiThread` (two workers, like the machines we test on;
 //! SqliteStore needs tokio).
 
+pub mod backup;
 pub mod bench;
 pub mod bench_families;
 pub mod compact;
