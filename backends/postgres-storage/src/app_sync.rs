@@ -212,7 +212,11 @@ impl AppSyncStore for PostgresStore {
         }
         let doomed: Vec<&[u8]> = index_macs.iter().map(Vec::as_slice).collect();
         self.execute(
-            "DELETE FROM mutation_macs WHERE device_id = $1 AND name = $2 AND index_mac = ANY($3)",
+            // A join with the keys, not `= ANY($3)`: on a collection ANALYZE
+            // has not seen, 500 deletes among 100k rows took 878 ms that way,
+            // 22 ms this way (EXPLAIN ANALYZE).
+            "DELETE FROM mutation_macs m USING UNNEST($3::bytea[]) AS w (index_mac)
+             WHERE m.device_id = $1 AND m.name = $2 AND m.index_mac = w.index_mac",
             &[&self.device_id(), &name.as_bytes(), &doomed],
         )
         .await?;

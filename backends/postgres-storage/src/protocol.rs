@@ -108,7 +108,9 @@ impl ProtocolStore for PostgresStore {
         }
         let device_jids: Vec<&[u8]> = device_jids.iter().map(|d| d.as_bytes()).collect();
         self.execute(
-            "DELETE FROM sender_key_devices WHERE device_id = $1 AND device_jid = ANY($2)",
+            // A join with the JIDs, whatever the statistics (see delete_mutation_macs).
+            "DELETE FROM sender_key_devices s USING UNNEST($2::bytea[]) AS w (device_jid)
+             WHERE s.device_id = $1 AND s.device_jid = w.device_jid",
             &[&self.device_id(), &device_jids],
         )
         .await?;

@@ -225,7 +225,9 @@ impl SignalStore for PostgresStore {
         }
         let ids: Vec<i64> = ids.iter().copied().map(from_u32).collect();
         self.execute(
-            "UPDATE prekeys SET uploaded = true WHERE device_id = $1 AND id = ANY($2)",
+            // A join with the ids, whatever the statistics (see delete_mutation_macs).
+            "UPDATE prekeys p SET uploaded = true FROM UNNEST($2::bigint[]) AS w (id)
+             WHERE p.device_id = $1 AND p.id = w.id",
             &[&self.device_id(), &ids],
         )
         .await?;
