@@ -294,37 +294,34 @@ fn rss_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
+/// Writes `rows` 1 KiB sessions `fill0@lid`, `fill1@lid`, ... in batches of
+/// 5,000 (the bench's large stores; `memory` builds its store with it too).
+pub(crate) async fn fill_sessions(store: &Arc<dyn Backend>, rows: u64) -> Result<(), String> {
+    let value = Bytes::from(vec![0x77; 1024]);
+    for chunk in 0..rows.div_ceil(5_000) {
+        let batch: Vec<(Arc<str>, Bytes)> = (chunk * 5_000..((chunk + 1) * 5_000).min(rows))
+            .map(|i| (Arc::from(format!("fill{i}@lid")), value.clone()))
+            .collect();
+        store
+            .put_sessions_batch(&batch)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Fills a store to about `mb` MB of 1 KiB sessions, closes it, then times
 /// opening it again plus one read, and the resident-memory growth over
 /// the open and 10,000 random reads.
 async fn open_time(dir: &Path, mb: u64) -> Result<Vec<String>, String> {
     let err = |e: wacore::store::error::StoreError| e.to_string();
     let rows = mb * 1000 * 1000 / 1100;
-    let value = Bytes::from(vec![0x77; 1024]);
-    let fill = |store: Arc<dyn Backend>| {
-        let value = value.clone();
-        async move {
-            for chunk in 0..rows.div_ceil(5_000) {
-                let batch: Vec<(Arc<str>, Bytes)> = (chunk * 5_000
-                    ..((chunk + 1) * 5_000).min(rows))
-                    .map(|i| (Arc::from(format!("fill{i}@lid")), value.clone()))
-                    .collect();
-                store
-                    .put_sessions_batch(&batch)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok::<_, String>(())
-        }
-    };
+    let fill = |store: Arc<dyn Backend>| async move { fill_sessions(&store, rows).await };
     let reads = |store: Arc<dyn Backend>| async move {
-        let mut x = 0x9E37_79B9u64;
+        let mut rng = whatsapp_rust_conformance::storage::crash::Rng::new(0x9E37_79B9);
         for _ in 0..10_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
             store
-                .get_session(&format!("fill{}@lid", x % rows))
+                .get_session(&format!("fill{}@lid", rng.below(rows)))
                 .await
                 .map_err(|e| e.to_string())?;
         }

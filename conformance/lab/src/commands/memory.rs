@@ -14,10 +14,10 @@ use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use wacore::store::traits::Backend;
 use whatsapp_rust_conformance::Executor;
 use whatsapp_rust_conformance::storage::bench::{all_workloads, seed};
+use whatsapp_rust_conformance::storage::crash::Rng;
 use whatsapp_rust_redb_storage::{RedbStore, StoreConfig};
 
 /// The `memory` JSON document's schema.
@@ -186,16 +186,7 @@ async fn build(path: &Path, rows: u64) -> Result<(), String> {
     let store = RedbStore::open(path).map_err(|e| e.to_string())?;
     let backend: Arc<dyn Backend> = Arc::new(store.clone());
     seed(&backend).await.map_err(|e| e.to_string())?;
-    let value = Bytes::from(vec![0x77; 1024]);
-    for chunk in 0..rows.div_ceil(5_000) {
-        let batch: Vec<(Arc<str>, Bytes)> = (chunk * 5_000..((chunk + 1) * 5_000).min(rows))
-            .map(|i| (Arc::from(format!("fill{i}@lid")), value.clone()))
-            .collect();
-        backend
-            .put_sessions_batch(&batch)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    super::bench::fill_sessions(&backend, rows).await?;
     store.close().await.map_err(|e| e.to_string())
 }
 
@@ -241,14 +232,14 @@ async fn measure(args: ChildArgs) -> Result<Sample, String> {
     let history_secs = started.elapsed().as_secs_f64().max(1e-9);
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
-    let (mut ops, mut x) = (0u64, 0x9E37_79B9u64);
+    // A random filled session, from the kit's seedable generator.
+    let mut rng = Rng::new(0x9E37_79B9);
+    let mut random_session = || format!("fill{}@lid", rng.below(args.rows));
+    let mut ops = 0u64;
     while Instant::now() < deadline {
         receive.run(&backend, ops).await.map_err(|e| err(&e))?;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
         backend
-            .get_session(&format!("fill{}@lid", x % args.rows.max(1)))
+            .get_session(&random_session())
             .await
             .map_err(|e| err(&e))?;
         ops += 2;
@@ -261,11 +252,8 @@ async fn measure(args: ChildArgs) -> Result<Sample, String> {
     let mut reads = 0u64;
     while Instant::now() < deadline {
         for _ in 0..100 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
             backend
-                .get_session(&format!("fill{}@lid", x % args.rows.max(1)))
+                .get_session(&random_session())
                 .await
                 .map_err(|e| err(&e))?;
         }
