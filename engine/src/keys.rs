@@ -156,6 +156,17 @@ pub(crate) fn scoped_of<'k>(
     split_part(after_account(key)).ok_or_else(|| crate::Error::decode(what, "truncated key"))
 }
 
+/// The `(chat, sender, id)` of a `message` key.
+pub(crate) fn message_of<'k>(
+    key: &'k [u8],
+    what: &'static str,
+) -> crate::error::Result<(&'k [u8], &'k [u8], &'k [u8])> {
+    let (chat, rest) = scoped_of(key, what)?;
+    let (sender, id) =
+        split_part(rest).ok_or_else(|| crate::Error::decode(what, "truncated key"))?;
+    Ok((chat, sender, id))
+}
+
 /// Splits a length-prefixed component off the front of `bytes`.
 fn split_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let len = u32::from_be_bytes(bytes.get(..PART_LEN_LEN)?.try_into().ok()?) as usize;
@@ -236,6 +247,11 @@ mod tests {
             7
         );
         assert!(id_of(&[0, 0], "t").is_err());
+        let m = Key::account(3).message("c", "s", "i");
+        assert_eq!(
+            message_of(m.as_slice(), "t").unwrap(),
+            (&b"c"[..], &b"s"[..], &b"i"[..])
+        );
         assert!(Key::account(3).scope("chat").as_slice().len() < k.as_slice().len());
         let (early, late) = (
             Key::account(3).sequenced(255),

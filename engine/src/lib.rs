@@ -48,6 +48,7 @@ mod error;
 mod inventory;
 mod keys;
 mod msg_secret;
+pub mod portable;
 mod protocol;
 mod records;
 mod rows;
