@@ -17,3 +17,5 @@ pub mod fault_campaign;
 pub mod raw_redb;
 pub mod references;
 pub mod report;
+pub mod sqlite_source;
+pub mod transfer;
