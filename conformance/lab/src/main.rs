@@ -67,6 +67,15 @@ enum Command {
     /// The accounts of a redb store file, and its rows and bytes per table
     /// and account.
     Inspect(commands::inspect::Args),
+    /// Write every row of a redb store file (or of one account) as a
+    /// portable, versioned stream of JSON lines.
+    Export(commands::transfer::ExportArgs),
+    /// Write the rows of an export stream into a redb file or a PostgreSQL
+    /// schema, then read every row back.
+    Import(commands::transfer::ImportArgs),
+    /// Copy every account of a SqliteStore database into a redb file or a
+    /// PostgreSQL schema, then read every row back through both stores.
+    Migrate(commands::transfer::MigrateArgs),
     /// Resident memory and steady throughput of the redb store for several
     /// page-cache sizes, each in a fresh process, on a bot-sized store.
     Memory(commands::memory::Args),
@@ -132,6 +141,9 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Backup(args) => commands::backup::backup(args),
         Command::Restore(args) => commands::backup::restore(args),
+        Command::Export(args) => commands::transfer::export(args),
+        Command::Import(args) => commands::transfer::import(args),
+        Command::Migrate(args) => commands::transfer::migrate(args),
         Command::Memory(args) => commands::memory::run(args),
         Command::MemoryChild(args) => commands::memory::child_main(args),
     }

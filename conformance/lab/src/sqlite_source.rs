@@ -216,7 +216,10 @@ async fn read_account(
     if let Some(device) = store.load().await? {
         rows.push(device_row(&device));
     }
-    for address in names(conn, "SELECT address AS a FROM identities WHERE device_id = ?")? {
+    for address in names(
+        conn,
+        "SELECT address AS a FROM identities WHERE device_id = ?",
+    )? {
         if let Some(key) = store.load_identity(&address).await? {
             rows.push(Row::Identity {
                 address,
@@ -225,7 +228,10 @@ async fn read_account(
         }
     }
     progress(account, "identity", rows.len());
-    for address in names(conn, "SELECT address AS a FROM sessions WHERE device_id = ?")? {
+    for address in names(
+        conn,
+        "SELECT address AS a FROM sessions WHERE device_id = ?",
+    )? {
         if let Some(record) = store.get_session(&address).await? {
             rows.push(Row::Session {
                 address,
@@ -256,7 +262,10 @@ async fn read_account(
             record: Hex(record),
         });
     }
-    for address in names(conn, "SELECT address AS a FROM sender_keys WHERE device_id = ?")? {
+    for address in names(
+        conn,
+        "SELECT address AS a FROM sender_keys WHERE device_id = ?",
+    )? {
         if let Some(record) = store.get_sender_key(&address).await? {
             rows.push(Row::SenderKey {
                 address,

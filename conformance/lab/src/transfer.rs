@@ -127,12 +127,8 @@ pub async fn copy(
     }
     for account in accounts {
         let target = destination.account(account.account);
-        let stores = std::iter::once(("destination", target)).chain(
-            account
-                .source
-                .clone()
-                .map(|source| ("source", source)),
-        );
+        let stores = std::iter::once(("destination", target))
+            .chain(account.source.clone().map(|source| ("source", source)));
         for (side, store) in stores {
             for row in &account.rows {
                 match portable::verify(&*store, row).await? {

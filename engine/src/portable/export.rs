@@ -149,7 +149,11 @@ fn decode_row(name: &'static str, key: &[u8], value: &[u8]) -> Result<Row> {
                 collection: text(name_of(key))?,
                 version: s.version,
                 hash: hex(&s.hash),
-                index_value_map: s.index_value_map.into_iter().map(|(k, v)| (k, Hex(v))).collect(),
+                index_value_map: s
+                    .index_value_map
+                    .into_iter()
+                    .map(|(k, v)| (k, Hex(v)))
+                    .collect(),
                 mac_mismatch_fatal: s.mac_mismatch_fatal,
             }
         }
@@ -253,7 +257,11 @@ fn decode_row(name: &'static str, key: &[u8], value: &[u8]) -> Result<Row> {
                 message_ts: r.message_ts,
             }
         }
-        other => return Err(Error::InvalidInput(format!("table {other} is not exported"))),
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "table {other} is not exported"
+            )));
+        }
     })
 }
 

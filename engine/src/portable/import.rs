@@ -124,7 +124,11 @@ async fn import_group(store: &dyn Backend, group: &[&Row], all: &[Row]) -> Resul
     let mut secrets = Vec::new();
     for row in group {
         match row {
-            Row::Device { record } => store.save(&super::device_of(record).map_err(to_store)?).await?,
+            Row::Device { record } => {
+                store
+                    .save(&super::device_of(record).map_err(to_store)?)
+                    .await?
+            }
             Row::Identity { address, key } => {
                 identities.push((Arc::from(address.as_str()), array(key, "identity key")?))
             }
@@ -189,7 +193,11 @@ async fn import_group(store: &dyn Backend, group: &[&Row], all: &[Row]) -> Resul
                 address,
                 message_id,
                 base_key,
-            } => store.save_base_key(address, message_id, &base_key.0).await?,
+            } => {
+                store
+                    .save_base_key(address, message_id, &base_key.0)
+                    .await?
+            }
             Row::DeviceList {
                 user,
                 devices,
@@ -216,7 +224,11 @@ async fn import_group(store: &dyn Backend, group: &[&Row], all: &[Row]) -> Resul
                 message_id,
                 payload,
                 ..
-            } => store.store_sent_message(chat, message_id, &payload.0).await?,
+            } => {
+                store
+                    .store_sent_message(chat, message_id, &payload.0)
+                    .await?
+            }
             Row::PendingInbound {
                 chat,
                 sender,
@@ -332,7 +344,10 @@ pub async fn verify(store: &dyn Backend, row: &Row) -> Result<Verdict, StoreErro
             Some(record.0.clone()),
         ),
         Row::Prekey { id, record, .. } => {
-            match compare(store.load_prekey(*id).await?.map(|b| b.to_vec()), Some(record.0.clone())) {
+            match compare(
+                store.load_prekey(*id).await?.map(|b| b.to_vec()),
+                Some(record.0.clone()),
+            ) {
                 Verdict::Equal => Verdict::NotReadable("the uploaded flag has no getter"),
                 other => other,
             }
@@ -355,9 +370,10 @@ pub async fn verify(store: &dyn Backend, row: &Row) -> Result<Verdict, StoreErro
                 .map(|k| (k.key_data, k.fingerprint, k.timestamp)),
             Some((key_data.0.clone(), fingerprint.0.clone(), *timestamp)),
         ),
-        Row::LatestSyncKey { key_id } => {
-            compare(store.get_latest_sync_key_id().await?, Some(key_id.0.clone()))
-        }
+        Row::LatestSyncKey { key_id } => compare(
+            store.get_latest_sync_key_id().await?,
+            Some(key_id.0.clone()),
+        ),
         Row::AppStateVersion {
             collection,
             version,
@@ -369,7 +385,12 @@ pub async fn verify(store: &dyn Backend, row: &Row) -> Result<Verdict, StoreErro
             let want = hash_state(*version, hash, index_value_map, *mac_mismatch_fatal)?;
             let key = |s: &HashState| {
                 let map: BTreeMap<_, _> = s.index_value_map.iter().collect();
-                (s.version, s.hash.to_vec(), format!("{map:?}"), s.mac_mismatch_fatal)
+                (
+                    s.version,
+                    s.hash.to_vec(),
+                    format!("{map:?}"),
+                    s.mac_mismatch_fatal,
+                )
             };
             compare(key(&got), key(&want))
         }
@@ -399,7 +420,12 @@ pub async fn verify(store: &dyn Backend, row: &Row) -> Result<Verdict, StoreErro
             learning_source,
         } => compare(
             store.get_lid_mapping(lid).await?.map(|e| {
-                (e.phone_number, e.created_at, e.updated_at, e.learning_source)
+                (
+                    e.phone_number,
+                    e.created_at,
+                    e.updated_at,
+                    e.learning_source,
+                )
             }),
             Some((
                 phone_number.clone(),
@@ -413,7 +439,9 @@ pub async fn verify(store: &dyn Backend, row: &Row) -> Result<Verdict, StoreErro
             message_id,
             base_key,
         } => compare(
-            store.has_same_base_key(address, message_id, &base_key.0).await?,
+            store
+                .has_same_base_key(address, message_id, &base_key.0)
+                .await?,
             true,
         ),
         Row::DeviceList {
@@ -432,7 +460,10 @@ pub async fn verify(store: &dyn Backend, row: &Row) -> Result<Verdict, StoreErro
                 (devices, r.timestamp, r.phash.clone(), r.raw_id)
             };
             let want = device_list(user, devices, *timestamp, phash, *raw_id);
-            compare(store.get_devices(user).await?.as_ref().map(shape), Some(shape(&want)))
+            compare(
+                store.get_devices(user).await?.as_ref().map(shape),
+                Some(shape(&want)),
+            )
         }
         Row::GroupMetadata { group, blob } => {
             compare(store.get_group_metadata(group).await?, Some(blob.0.clone()))

@@ -165,7 +165,10 @@ impl<R: BufRead> StreamReader<R> {
             if trailer.end.rows != self.rows {
                 return Err(malformed(
                     self.line,
-                    format!("trailer counts {} rows, read {}", trailer.end.rows, self.rows),
+                    format!(
+                        "trailer counts {} rows, read {}",
+                        trailer.end.rows, self.rows
+                    ),
                 ));
             }
             return Ok(None);
@@ -256,6 +259,9 @@ mod tests {
             .map(|(_, l)| format!("{l}\n"))
             .collect();
         let result: Result<Vec<_>, _> = StreamReader::new(dropped.as_bytes()).unwrap().collect();
-        assert!(matches!(result, Err(StreamError::Malformed { line: 3, .. })));
+        assert!(matches!(
+            result,
+            Err(StreamError::Malformed { line: 3, .. })
+        ));
     }
 }

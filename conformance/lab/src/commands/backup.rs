@@ -86,7 +86,7 @@ pub fn restore(args: RestoreArgs) -> ExitCode {
 }
 
 /// What went wrong, with what to do about a file in use.
-fn explain(e: &wacore::store::error::StoreError) -> String {
+pub(crate) fn explain(e: &wacore::store::error::StoreError) -> String {
     if matches!(Error::from_store_error(e), Some(Error::AlreadyOpen { .. })) {
         "open in another process (a running bot?): stop it, or back up from inside the bot \
          with RedbStore::backup"

@@ -1,9 +1,15 @@
 //! `inspect`: the accounts of a redb store file and, per table and account,
-//! its rows and bytes.
+//! its rows and bytes; with `--rows`, the rows themselves, decoded, as JSON
+//! lines (the lines `export` writes, plus a readable summary of the device).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::Write;
+use std::path::Path;
+
+use wacore::store::error::StoreError;
+use whatsapp_rust_redb_storage::portable::{self, Row};
 use whatsapp_rust_redb_storage::{Error, RedbStore, TableUsage};
 
 /// The `inspect` JSON document's schema.
@@ -20,6 +26,19 @@ pub struct Args {
     /// Print one JSON document on stdout.
     #[arg(long)]
     json: bool,
+    /// Print the rows of this table (or `all`) decoded, one JSON object per
+    /// line, instead of the usage table. Tables: device, identity, session,
+    /// prekey, signed_prekey, sender_key, sync_key, latest_sync_key,
+    /// app_state_version, mutation_mac, sender_key_device, lid_mapping,
+    /// base_key, device_list, group_metadata, tc_token, sent_message,
+    /// pending_inbound, msg_secret.
+    #[arg(long, value_name = "TABLE")]
+    rows: Option<String>,
+    /// With --rows: only rows whose key starts with this text (an address,
+    /// a JID, a collection; ids in decimal; byte keys in hex; parts of a
+    /// composite key joined with `/`, as in `chat/message_id`).
+    #[arg(long, requires = "rows")]
+    prefix: Option<String>,
 }
 
 /// Runs `inspect`.
@@ -29,20 +48,26 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("error: {}: no such store file", args.path.display());
         return ExitCode::from(2);
     }
-    let usage = match RedbStore::open(&args.path).and_then(|store| store.inventory()) {
+    if let Some(table) = &args.rows
+        && table != "all"
+        && !portable::TABLES.contains(&table.as_str())
+    {
+        eprintln!(
+            "error: no table {table:?}; tables: all, {}",
+            portable::TABLES.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let store = match RedbStore::open(&args.path) {
+        Ok(store) => store,
+        Err(e) => return open_failed(&args.path, &e),
+    };
+    if let Some(table) = &args.rows {
+        return dump(&store, table, args.prefix.as_deref(), args.account);
+    }
+    let usage = match store.inventory() {
         Ok(usage) => usage,
-        Err(e) => {
-            if matches!(Error::from_store_error(&e), Some(Error::AlreadyOpen { .. })) {
-                eprintln!(
-                    "error: {} is open in another process (a running bot?). Stop it, or have \
-                     the bot write a copy with snapshot_db and inspect that.",
-                    args.path.display()
-                );
-            } else {
-                eprintln!("error: {}", whatsapp_rust_conformance::error_chain(&e));
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return open_failed(&args.path, &e),
     };
     let usage: Vec<TableUsage> = usage
         .into_iter()
@@ -98,5 +123,50 @@ pub fn run(args: Args) -> ExitCode {
         "{rows} rows, {:.1} MB of keys and values",
         bytes as f64 / 1e6
     );
+    ExitCode::SUCCESS
+}
+
+fn open_failed(path: &Path, e: &StoreError) -> ExitCode {
+    if matches!(Error::from_store_error(e), Some(Error::AlreadyOpen { .. })) {
+        eprintln!(
+            "error: {} is open in another process (a running bot?). Stop it, or have \
+             the bot write a copy with snapshot_db (or RedbStore::backup) and inspect that.",
+            path.display()
+        );
+    } else {
+        eprintln!("error: {}", whatsapp_rust_conformance::error_chain(e));
+    }
+    ExitCode::FAILURE
+}
+
+/// Prints the rows of `table` (or every table) as JSON lines.
+fn dump(store: &RedbStore, table: &str, prefix: Option<&str>, account: Option<i32>) -> ExitCode {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut printed = 0u64;
+    let result = store.export_rows(account, |row| {
+        if (table != "all" && row.row.table() != table)
+            || prefix.is_some_and(|p| !row.row.key_text().starts_with(p))
+        {
+            return Ok(());
+        }
+        let mut line = serde_json::to_value(&row)?;
+        if let Row::Device { record } = &row.row
+            && let Ok(summary) = portable::device_summary(record)
+        {
+            line["summary"] = serde_json::to_value(summary)?;
+        }
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+        printed += 1;
+        Ok(())
+    });
+    if let Err(e) = result
+        .map_err(|e| whatsapp_rust_conformance::error_chain(&e))
+        .and_then(|()| out.flush().map_err(|e| e.to_string()))
+    {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    eprintln!("inspect: {printed} rows");
     ExitCode::SUCCESS
 }

@@ -10,6 +10,7 @@ pub mod compact;
 pub mod faults;
 pub mod inspect;
 pub mod memory;
+pub mod transfer;
 
 /// The JSON document of `bench-families` on stdout.
 pub(crate) fn families_json(
