@@ -46,6 +46,9 @@ step "main job (the README's first command), then the kit on every backend"
 cargo conformance check
 cargo conformance check --backend all > /dev/null
 
+step "servers on loopback (the lab's Postgres round trips need POSTGRES_URL)"
+eval "$(bash ci/servers.sh start | grep '^export')"
+
 step "tests (the README's test command)"
 log=$(mktemp)
 set +e
@@ -67,7 +70,6 @@ third_cli bench --quick --filter get_session --json | python3 -c 'import json,sy
 if third_cli crash > /dev/null 2>&1; then echo "crash on a store that cannot reopen should be a usage error" >&2; exit 1; fi
 
 step "servers for the kit's CLI: the storage suite on PostgreSQL, and a fleet of two bots"
-eval "$(bash ci/servers.sh start | grep '^export')"
 cargo conformance check --family storage --backend postgres | tail -1
 fleet() { cargo run -q --locked -p whatsapp-rust-storage-examples --bin fleet -- start --bots 2 --dry-run --schema "ci_fleet_$$"; }
 first=$(fleet | sort)

@@ -17,5 +17,6 @@ pub mod fault_campaign;
 pub mod raw_redb;
 pub mod references;
 pub mod report;
+pub mod servers;
 pub mod sqlite_source;
 pub mod transfer;

@@ -29,10 +29,16 @@ pub enum Destination {
 pub type TransferError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Destination {
-    /// Opens `spec`: a `postgres://` or `postgresql://` URL (tables in
-    /// `schema`), or else the path of a redb store file.
+    /// Opens `spec`: a PostgreSQL connection string (`postgres://...`,
+    /// `postgresql://...` or `host=... dbname=...`; tables in `schema`), or
+    /// else the path of a redb store file.
     pub async fn open(spec: &str, schema: &str) -> Result<Destination, TransferError> {
-        if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let postgres = spec.starts_with("postgres://")
+            || spec.starts_with("postgresql://")
+            || spec
+                .split_whitespace()
+                .any(|part| part.starts_with("host="));
+        if postgres {
             let config = PostgresConfig::new(spec).schema(schema);
             return Ok(Destination::Postgres(PostgresStore::connect(config).await?));
         }

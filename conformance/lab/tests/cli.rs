@@ -451,3 +451,131 @@ fn backup_and_restore_copy_a_store_verified_and_refuse_to_overwrite() {
         .unwrap();
     assert_eq!(session.as_deref(), Some(&b"before the backup"[..]));
 }
+
+#[test]
+fn export_import_migrate_and_inspect_rows_move_accounts_verified() {
+    use wacore::store::traits::{DeviceStore, SignalStore};
+    use whatsapp_rust_redb_storage::RedbStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let store = RedbStore::open(path("bot.redb")).unwrap();
+    whatsapp_rust_conformance::Executor::DEFAULT.block_on(async {
+        for account in [1, 2] {
+            let handle = store.for_device(account);
+            handle.create().await.unwrap();
+            for i in 0..4 {
+                handle
+                    .put_session(&format!("{i}@lid"), &[i; 8])
+                    .await
+                    .unwrap();
+            }
+        }
+        store.close().await.unwrap();
+    });
+
+    // inspect --rows: decoded JSON lines, filtered by table, account, prefix.
+    let rows = cli(&[
+        "inspect",
+        &path("bot.redb"),
+        "--rows",
+        "session",
+        "--account",
+        "2",
+        "--prefix",
+        "1@",
+    ]);
+    assert!(
+        rows.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rows.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(rows.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["table"], "session");
+    assert_eq!(lines[0]["account"], 2);
+    assert_eq!(lines[0]["address"], "1@lid");
+    assert_eq!(lines[0]["record"], "0101010101010101");
+    let devices = cli(&["inspect", &path("bot.redb"), "--rows", "device"]);
+    let text = String::from_utf8(devices.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.contains("\"summary\":{") && text.contains("registration_id"),
+        "{text}"
+    );
+    assert_eq!(
+        cli(&["inspect", &path("bot.redb"), "--rows", "sessions"])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    // export -> import, verified; again without --force is refused.
+    let export = cli(&["export", &path("bot.redb"), "-o", &path("bot.jsonl")]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let doc = json(
+        &[
+            "import",
+            &path("bot.jsonl"),
+            "--to",
+            &path("copy.redb"),
+            "--json",
+        ],
+        "whatsapp-rust-conformance/transfer/v1",
+    );
+    assert_eq!(doc["written"]["session"], 8, "{doc}");
+    assert_eq!(doc["verified"]["session"], 8, "{doc}");
+    assert_eq!(doc["differences"], serde_json::json!([]), "{doc}");
+    let again = cli(&["import", &path("bot.jsonl"), "--to", &path("copy.redb")]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert!(
+        cli(&[
+            "import",
+            &path("bot.jsonl"),
+            "--to",
+            &path("copy.redb"),
+            "--force"
+        ])
+        .status
+        .success()
+    );
+
+    // A stream cut short writes nothing.
+    let full = std::fs::read_to_string(path("bot.jsonl")).unwrap();
+    let cut: String = full
+        .lines()
+        .take(full.lines().count() - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(path("cut.jsonl"), cut).unwrap();
+    let refused = cli(&["import", &path("cut.jsonl"), "--to", &path("cut.redb")]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("cut short"));
+    assert!(!dir.path().join("cut.redb").exists());
+
+    // migrate from a SqliteStore file.
+    let sqlite = path("bot.db");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = whatsapp_rust_sqlite_storage::SqliteStore::new(&sqlite)
+            .await
+            .unwrap();
+        store.create().await.unwrap();
+        store.put_session("9@lid", b"from sqlite").await.unwrap();
+    });
+    let doc = json(
+        &["migrate", &sqlite, "--to", &path("migrated.redb"), "--json"],
+        "whatsapp-rust-conformance/transfer/v1",
+    );
+    assert_eq!(doc["written"]["session"], 1, "{doc}");
+    assert_eq!(doc["verified_at_source"]["session"], 1, "{doc}");
+    assert_eq!(doc["differences"], serde_json::json!([]), "{doc}");
+}

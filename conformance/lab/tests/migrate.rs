@@ -24,6 +24,7 @@ use whatsapp_rust::store::signal_adapter::SignalProtocolStoreAdapter;
 use whatsapp_rust::store::signal_cache::SignalStoreCache;
 use whatsapp_rust_conformance_lab::sqlite_source;
 use whatsapp_rust_conformance_lab::transfer::{AccountRows, Destination, copy};
+use whatsapp_rust_postgres_storage::{PostgresConfig, PostgresStore};
 use whatsapp_rust_redb_storage::RedbStore;
 use whatsapp_rust_redb_storage::portable::TABLES;
 use whatsapp_rust_sqlite_storage::SqliteStore;
@@ -200,11 +201,15 @@ async fn fill_other_tables(s: &dyn Backend) {
     s.put_msg_secrets(vec![secret]).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_migrated_account_keeps_its_identity_and_decrypts_the_next_message() {
+/// Sets up a client on SqliteStore, migrates it to `destination` (a
+/// `Destination::open` spec), reopens it with `reopen` and goes on.
+async fn migrate_a_client<F, R>(destination: &str, schema: &str, reopen: F)
+where
+    F: FnOnce() -> R,
+    R: std::future::Future<Output = Arc<dyn Backend>>,
+{
     let dir = tempfile::tempdir().unwrap();
     let sqlite_path = dir.path().join("whatsapp.db");
-    let redb_path = dir.path().join("whatsapp.redb");
     let sqlite: Arc<dyn Backend> = Arc::new(
         SqliteStore::new(sqlite_path.to_str().unwrap())
             .await
@@ -255,9 +260,7 @@ async fn a_migrated_account_keeps_its_identity_and_decrypts_the_next_message() {
             source: Some(a.store),
         })
         .collect();
-    let destination = Destination::open(redb_path.to_str().unwrap(), "unused")
-        .await
-        .unwrap();
+    let destination = Destination::open(destination, schema).await.unwrap();
     let report = copy(&accounts, &destination, false, |_, _, _| {})
         .await
         .unwrap();
@@ -297,8 +300,7 @@ async fn a_migrated_account_keeps_its_identity_and_decrypts_the_next_message() {
     destination.close().await.unwrap();
     drop(accounts);
 
-    let redb: Arc<dyn Backend> = Arc::new(RedbStore::open(&redb_path).unwrap());
-    let alice = Party::new(redb, "alice").await;
+    let alice = Party::new(reopen().await, "alice").await;
     assert_eq!(
         alice.pm.get_device_snapshot().identity_key.public_key,
         identity_before
@@ -307,6 +309,29 @@ async fn a_migrated_account_keeps_its_identity_and_decrypts_the_next_message() {
         alice.decrypt(&bob.address, &next).await.unwrap(),
         "after the move"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_migrated_to_redb_keeps_its_identity_and_decrypts_the_next_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("whatsapp.redb");
+    migrate_a_client(path.to_str().unwrap(), "unused", || async {
+        Arc::new(RedbStore::open(&path).unwrap()) as Arc<dyn Backend>
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_migrated_to_postgres_keeps_its_identity_and_decrypts_the_next_message() {
+    let Some(url) = whatsapp_rust_conformance_lab::servers::postgres_url_or_skip() else {
+        return;
+    };
+    let schema = format!("migrate_{}", std::process::id());
+    migrate_a_client(&url, &schema, || async {
+        let config = PostgresConfig::new(url.clone()).schema(&schema);
+        Arc::new(PostgresStore::connect(config).await.unwrap()) as Arc<dyn Backend>
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

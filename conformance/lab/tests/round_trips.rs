@@ -163,8 +163,7 @@ fn a_store_that_drops_a_table_on_import_is_caught() {
 
 #[test]
 fn imports_into_postgres_behave_as_the_original() {
-    let Ok(url) = std::env::var("POSTGRES_URL") else {
-        eprintln!("skipped: POSTGRES_URL is not set (bash ci/servers.sh start)");
+    let Some(url) = whatsapp_rust_conformance_lab::servers::postgres_url_or_skip() else {
         return;
     };
     let caps = RedbFactory.capabilities();

@@ -23,7 +23,7 @@ pub const SCHEMA: &str = "whatsapp-rust-conformance/transfer/v1";
 #[derive(clap::Args)]
 pub struct DestinationArgs {
     /// The destination: a redb store file (created if missing), or a
-    /// `postgres://` URL.
+    /// PostgreSQL connection string (`postgres://...` or `host=... dbname=...`).
     #[arg(long)]
     to: String,
     /// The PostgreSQL schema of the destination's tables.
