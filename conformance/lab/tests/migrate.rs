@@ -297,7 +297,7 @@ where
         .await
         .unwrap();
     assert!(again.differences.is_empty());
-    destination.close().await.unwrap();
+    destination.close(true).await.unwrap();
     drop(accounts);
 
     let alice = Party::new(reopen().await, "alice").await;

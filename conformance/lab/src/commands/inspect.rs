@@ -143,23 +143,38 @@ fn open_failed(path: &Path, e: &StoreError) -> ExitCode {
 fn dump(store: &RedbStore, table: &str, prefix: Option<&str>, account: Option<i32>) -> ExitCode {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut printed = 0u64;
+    // A reader that stops early (`| head`) ends the dump quietly.
+    let mut closed = false;
     let result = store.export_rows(account, |row| {
         if (table != "all" && row.row.table() != table)
             || prefix.is_some_and(|p| !row.row.key_text().starts_with(p))
         {
             return Ok(());
         }
-        let mut line = serde_json::to_value(&row)?;
-        if let Row::Device { record } = &row.row
-            && let Ok(summary) = portable::device_summary(record)
-        {
-            line["summary"] = serde_json::to_value(summary)?;
+        // Rows print as the stream writes them (`table` second); device
+        // rows gain a readable summary.
+        let written = match &row.row {
+            Row::Device { record } => {
+                let mut line = serde_json::to_value(&row)?;
+                if let Ok(summary) = portable::device_summary(record) {
+                    line["summary"] = serde_json::to_value(summary)?;
+                }
+                serde_json::to_writer(&mut out, &line)
+            }
+            _ => serde_json::to_writer(&mut out, &row),
         }
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"));
+        if let Err(e) = written {
+            closed = e.kind() == std::io::ErrorKind::BrokenPipe;
+            return Err(e);
+        }
         printed += 1;
         Ok(())
     });
+    if closed {
+        return ExitCode::SUCCESS;
+    }
     if let Err(e) = result
         .map_err(|e| whatsapp_rust_conformance::error_chain(&e))
         .and_then(|()| out.flush().map_err(|e| e.to_string()))

@@ -199,6 +199,8 @@ fn run_copy(
     findings: Vec<Finding>,
     args: &DestinationArgs,
 ) -> ExitCode {
+    // A redb file this run creates is compacted at the end.
+    let fresh_file = !Path::new(&args.to).exists();
     let result = Executor::TokioMultiThread.block_on(async {
         let destination = Destination::open(&args.to, &args.schema).await?;
         let report = copy(
@@ -208,7 +210,7 @@ fn run_copy(
             |stage, account, rows| eprintln!("{command}: account {account}: {stage} {rows} rows"),
         )
         .await;
-        destination.close().await?;
+        destination.close(fresh_file).await?;
         report
     });
     let report = match result {
