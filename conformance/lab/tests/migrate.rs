@@ -319,6 +319,29 @@ async fn a_client_migrated_to_redb_keeps_its_identity_and_decrypts_the_next_mess
         Arc::new(RedbStore::open(&path).unwrap()) as Arc<dyn Backend>
     })
     .await;
+
+    // `inspect --rows all` decodes a row of every table of the migrated file.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_whatsapp-rust-conformance"))
+        .args(["inspect", path.to_str().unwrap(), "--rows", "all"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut tables: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["table"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    tables.dedup();
+    assert_eq!(tables, TABLES, "inspect --rows all");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
