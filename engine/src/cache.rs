@@ -17,7 +17,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+
+use crate::txn::Tx;
 use wacore::store::cache::CacheStore;
 
 use crate::RedbStore;
@@ -96,12 +98,12 @@ fn expiry(ttl: Option<Duration>, now_ms: u64) -> u64 {
     }
 }
 
-fn read_usage(txn: &WriteTransaction, account: &Key) -> Result<CacheUsageRecord> {
-    Ok(get(&txn.open_table(CACHE_USAGE)?, account)?.unwrap_or_default())
+fn read_usage(txn: &Tx<'_>, account: &Key) -> Result<CacheUsageRecord> {
+    Ok(get(&*txn.open_table(CACHE_USAGE)?, account)?.unwrap_or_default())
 }
 
 /// Removes the entry at `key`, if any, with its order row; returns its size.
-fn remove_entry(txn: &WriteTransaction, account: &Key, key: &[u8]) -> Result<Option<u64>> {
+fn remove_entry(txn: &Tx<'_>, account: &Key, key: &[u8]) -> Result<Option<u64>> {
     let removed = {
         let mut entries = txn.open_table(CACHE_ENTRIES)?;
         let old = entries.remove(key)?;
@@ -115,12 +117,7 @@ fn remove_entry(txn: &WriteTransaction, account: &Key, key: &[u8]) -> Result<Opt
 }
 
 /// Evicts the oldest-written entries until `usage` is within `max_bytes`.
-fn evict(
-    txn: &WriteTransaction,
-    account: &Key,
-    usage: &mut CacheUsageRecord,
-    max_bytes: u64,
-) -> Result<()> {
+fn evict(txn: &Tx<'_>, account: &Key, usage: &mut CacheUsageRecord, max_bytes: u64) -> Result<()> {
     while usage.bytes > max_bytes {
         let oldest = {
             let order = txn.open_table(CACHE_ORDER)?;
@@ -214,7 +211,7 @@ impl CacheStore for RedbCacheStore {
         self.store
             .write(move |txn| {
                 let mut doomed = Vec::new();
-                scan(&txn.open_table(CACHE_ENTRIES)?, &prefix, |k, _| {
+                scan(&*txn.open_table(CACHE_ENTRIES)?, &prefix, |k, _| {
                     doomed.push(k.to_vec());
                     Ok(())
                 })?;

@@ -56,6 +56,7 @@ mod signal;
 mod snapshot;
 mod store;
 mod tables;
+mod txn;
 mod writer;
 
 pub use cache::{DEFAULT_CACHE_BYTES, RedbCacheStore};

@@ -2,7 +2,9 @@
 //! over a key prefix, and the common "put these rows" / "delete these keys"
 //! requests. Domain files stay thin by going through these.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+
+use crate::txn::Tx;
 use wacore::store::error::StoreError;
 
 use crate::RedbStore;
@@ -39,14 +41,14 @@ pub(crate) fn scan(
 /// Deletes every row under `prefix` for which `doomed(key, value)` holds;
 /// returns how many were deleted.
 pub(crate) fn delete_where(
-    txn: &WriteTransaction,
+    txn: &Tx<'_>,
     table: Table,
     prefix: &Key,
     mut doomed: impl FnMut(&[u8], &[u8]) -> Result<bool>,
 ) -> Result<u32> {
     let mut table = txn.open_table(table)?;
     let mut keys = Vec::new();
-    scan(&table, prefix, |k, v| {
+    scan(&*table, prefix, |k, v| {
         if doomed(k, v)? {
             keys.push(k.to_vec());
         }

@@ -166,7 +166,7 @@ impl SignalStore for RedbStore {
         self.write(move |txn| {
             let mut table = txn.open_table(PREKEYS)?;
             for key in &keys {
-                let Some(mut prekey) = get::<PreKeyRecord>(&table, key)? else {
+                let Some(mut prekey) = get::<PreKeyRecord>(&*table, key)? else {
                     continue;
                 };
                 if !prekey.uploaded {

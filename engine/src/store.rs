@@ -6,15 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use redb::{
-    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction,
-};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableHandle};
 use wacore::store::error::StoreError;
 
 use crate::config::StoreConfig;
 use crate::error::{Error, Result};
 use crate::keys::Key;
 use crate::tables::{self, DATA_TABLES, FORMAT_VERSION, META, META_FORMAT_VERSION};
+use crate::txn::Tx;
 use crate::writer::{Writer, WriterStats};
 
 /// A whatsapp-rust storage backend on one redb file.
@@ -287,7 +286,7 @@ impl RedbStore {
     pub(crate) async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+        F: FnMut(&Tx<'_>) -> Result<T> + Send + 'static,
     {
         Ok(self.shared.writer.submit(op).await?)
     }
@@ -546,12 +545,8 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
 }
 
 /// Hands out write sequence numbers (see `tables::META_WRITE_SEQ`).
-pub(crate) fn next_write_seq(txn: &WriteTransaction, count: u64) -> Result<u64> {
-    let mut meta = txn.open_table(META)?;
-    let last = meta
-        .get(tables::META_WRITE_SEQ)?
-        .map(|v| v.value())
-        .unwrap_or(0);
-    meta.insert(tables::META_WRITE_SEQ, last + count)?;
+pub(crate) fn next_write_seq(txn: &Tx<'_>, count: u64) -> Result<u64> {
+    let last = txn.meta(tables::META_WRITE_SEQ)?.unwrap_or(0);
+    txn.set_meta(tables::META_WRITE_SEQ, last + count)?;
     Ok(last + 1)
 }

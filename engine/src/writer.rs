@@ -43,11 +43,12 @@ use redb::{Database, WriteTransaction};
 
 use crate::config::Durability;
 use crate::error::{Error, Result};
+use crate::txn::Tx;
 
 /// One write request, type-erased so requests of any output type share a queue.
 trait Job: Send {
     /// Stages the request's changes into `txn`.
-    fn apply(&mut self, txn: &WriteTransaction) -> Result<()>;
+    fn apply(&mut self, txn: &Tx<'_>) -> Result<()>;
     /// Answers the caller once the group's commit has succeeded or failed.
     fn complete(self: Box<Self>, outcome: Result<()>);
 }
@@ -61,9 +62,9 @@ struct TypedJob<T, F> {
 impl<T, F> Job for TypedJob<T, F>
 where
     T: Send,
-    F: FnMut(&WriteTransaction) -> Result<T> + Send,
+    F: FnMut(&Tx<'_>) -> Result<T> + Send,
 {
-    fn apply(&mut self, txn: &WriteTransaction) -> Result<()> {
+    fn apply(&mut self, txn: &Tx<'_>) -> Result<()> {
         self.output = Some((self.op)(txn)?);
         Ok(())
     }
@@ -201,7 +202,7 @@ impl Writer {
     pub(crate) fn submit<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + use<T, F>
     where
         T: Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+        F: FnMut(&Tx<'_>) -> Result<T> + Send + 'static,
     {
         let op = match self.try_direct(op) {
             Ok(done) => return reply_future(Some(done), None),
@@ -221,7 +222,7 @@ impl Writer {
     /// the gate is free; gives `op` back otherwise.
     fn try_direct<T, F>(&self, mut op: F) -> std::result::Result<Result<T>, F>
     where
-        F: FnMut(&WriteTransaction) -> Result<T>,
+        F: FnMut(&Tx<'_>) -> Result<T>,
     {
         let Some(direct) = &self.direct else {
             return Err(op);
@@ -231,7 +232,7 @@ impl Writer {
         };
         let outcome = (|| {
             let txn = begin(&direct.db, redb::Durability::None)?;
-            let output = apply_guarded(|| op(&txn))?;
+            let output = apply_guarded(|| op(&Tx::new(&txn, false)))?;
             txn.commit()?;
             Ok(output)
         })();
@@ -386,8 +387,9 @@ impl WriterLoop {
                 }
             };
             let mut failure = None;
+            let tx = Tx::new(&txn, false);
             for (index, job) in jobs.iter_mut().enumerate() {
-                if let Err(e) = apply_guarded(|| job.apply(&txn)) {
+                if let Err(e) = apply_guarded(|| job.apply(&tx)) {
                     failure = Some((index, e));
                     break;
                 }
@@ -469,9 +471,10 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::{ReadableDatabase, TableDefinition};
+    use redb::ReadableDatabase;
 
-    const T: TableDefinition<&str, u64> = TableDefinition::new("t");
+    // A data table: requests write through `Tx`, which knows only those.
+    const T: crate::tables::Table = crate::tables::SESSIONS;
 
     fn setup() -> (tempfile::TempDir, Arc<Database>, Writer) {
         let dir = tempfile::tempdir().unwrap();
@@ -483,9 +486,9 @@ mod tests {
         (dir, db, writer)
     }
 
-    fn put(key: &'static str, fail: bool) -> impl FnMut(&WriteTransaction) -> Result<()> {
+    fn put(key: &'static str, fail: bool) -> impl FnMut(&Tx<'_>) -> Result<()> {
         move |txn| {
-            txn.open_table(T)?.insert(key, 1)?;
+            txn.open_table(T)?.insert(key.as_bytes(), b"1")?;
             if fail {
                 return Err(Error::InvalidInput(format!("{key} fails after writing")));
             }
@@ -495,7 +498,7 @@ mod tests {
 
     fn present(db: &Database, key: &str) -> bool {
         let r = db.begin_read().unwrap();
-        r.open_table(T).unwrap().get(key).unwrap().is_some()
+        r.open_table(T).unwrap().get(key.as_bytes()).unwrap().is_some()
     }
 
     #[test]
@@ -504,8 +507,8 @@ mod tests {
         // Queue all before awaiting any, so they can share a group.
         let a = writer.submit(put("a", false));
         let b = writer.submit(put("b", true));
-        let c = writer.submit(|txn: &WriteTransaction| -> Result<()> {
-            txn.open_table(T)?.insert("c", 1)?;
+        let c = writer.submit(|txn: &Tx<'_>| -> Result<()> {
+            txn.open_table(T)?.insert(b"c", b"1")?;
             panic!("request bug");
         });
         let d = writer.submit(put("d", false));
@@ -539,8 +542,8 @@ mod tests {
                 writer.submit(put("b", true)).await,
                 Err(Error::InvalidInput(_))
             ));
-            let c = writer.submit(|txn: &WriteTransaction| -> Result<()> {
-                txn.open_table(T)?.insert("c", 1)?;
+            let c = writer.submit(|txn: &Tx<'_>| -> Result<()> {
+                txn.open_table(T)?.insert(b"c", b"1")?;
                 panic!("request bug");
             });
             assert!(matches!(c.await, Err(Error::Database(m)) if m.contains("request bug")));
