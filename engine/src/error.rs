@@ -51,6 +51,31 @@ pub enum Error {
         supported: u64,
     },
 
+    /// The commit log next to the file was written by a newer release.
+    #[error(
+        "{path}: the commit log has format version {found}, this build reads up to version \
+         {supported}; upgrade whatsapp-rust-redb-storage to open the store (the log holds \
+         acknowledged writes: do not delete it)"
+    )]
+    NewerLogFormat {
+        /// The log file.
+        path: PathBuf,
+        /// The format version in the log's header.
+        found: u32,
+        /// The newest log format this build understands.
+        supported: u32,
+    },
+
+    /// The commit log's path holds something that is not a commit log.
+    #[error(
+        "{path}: expected the store's commit log, found another file; move it away (the \
+         store keeps its log at `<store file>-log`)"
+    )]
+    ForeignLog {
+        /// The log file.
+        path: PathBuf,
+    },
+
     /// The file needs a newer (or older) redb file format than this build's redb handles.
     #[error("{path}: the redb file format needs an upgrade this build cannot do ({detail})")]
     UnsupportedRedbFormat {

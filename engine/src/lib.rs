@@ -47,6 +47,7 @@ mod device;
 mod error;
 mod inventory;
 mod keys;
+mod log;
 mod msg_secret;
 pub mod portable;
 mod protocol;

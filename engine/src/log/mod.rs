@@ -1,0 +1,331 @@
+//! The commit log: an append-only file of checksummed records in front of
+//! redb, next to the store file (`<store file>-log`).
+//!
+//! In the log modes ([`Durability::Immediate`](crate::Durability) and
+//! [`Durability::ProcessCrashSafe`](crate::Durability)) the writer thread,
+//! for each group of write requests:
+//!
+//! 1. applies the requests in one redb write transaction, recording every
+//!    change they make (`crate::txn`);
+//! 2. appends one record with those changes (after-images) to the log, and,
+//!    in `Immediate` mode, `fdatasync`s it;
+//! 3. commits the redb transaction *non-durably* (no fsync; it becomes
+//!    visible to readers);
+//! 4. answers the callers.
+//!
+//! A checkpoint (a durable redb commit that records the last log sequence
+//! number, LSN, in `meta`) runs when the log holds more than
+//! `log_checkpoint_bytes` or `checkpoint_interval` has passed since the
+//! last one; the next record then goes to the start of the log again.
+//! Recovery on open replays the records after the checkpoint's LSN in one
+//! durable transaction; the first record that is torn (short or failing its
+//! checksum) or out of sequence ends the log.
+//!
+//! Invariants:
+//! 1. A record is written before its transaction becomes visible: a reader
+//!    never sees a write the log does not hold (and in `Immediate` mode,
+//!    one a crash can take back).
+//! 2. Records are after-images, so replaying one that redb already holds
+//!    changes nothing.
+//! 3. The log is only rewritten from its start after a durable checkpoint
+//!    covers every record in it.
+
+pub(crate) mod format;
+
+use std::path::{Path, PathBuf};
+
+use redb::StorageBackend;
+
+use crate::error::{Error, Result};
+use crate::txn::Change;
+use format::{HEADER_LEN, Header, LOG_FORMAT_VERSION, LoggedChange, RECORD_PREFIX};
+
+/// The log file of the store file at `store`.
+pub(crate) fn path_for(store: &Path) -> PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push("-log");
+    PathBuf::from(name)
+}
+
+/// Records to replay at open: `(lsn, changes)`, in order.
+pub(crate) type Replay = Vec<(u64, Vec<LoggedChange>)>;
+
+/// The open commit log.
+pub(crate) struct CommitLog {
+    storage: Box<dyn StorageBackend>,
+    /// Where the next record goes.
+    pos: u64,
+    /// The LSN of the last record appended, or of the last checkpoint.
+    last_lsn: u64,
+    /// Where the last record appended starts (to erase it, see `erase_last`).
+    last_start: Option<u64>,
+    /// The storage's length: it grows in `GROWTH` steps (zeros, which end a
+    /// scan), so most appends overwrite allocated space and `fdatasync` has
+    /// no size change to write.
+    capacity: u64,
+    label: PathBuf,
+}
+
+/// How much the log file grows when a record does not fit.
+const GROWTH: u64 = 1 << 20;
+
+impl CommitLog {
+    /// Opens the log on `storage`, writing a header into an empty one.
+    /// Returns it with the records to replay after `checkpoint_lsn`; the
+    /// next record is written after them.
+    pub(crate) fn open(
+        storage: Box<dyn StorageBackend>,
+        checkpoint_lsn: u64,
+        label: PathBuf,
+    ) -> Result<(CommitLog, Replay)> {
+        let io = |what: &str| {
+            let what = format!("{what} the commit log {}", label.display());
+            move |e| Error::io(what, e)
+        };
+        let len = storage.len().map_err(io("reading"))?;
+        if len < HEADER_LEN {
+            storage.set_len(GROWTH).map_err(io("creating"))?;
+            storage.write(0, &format::header()).map_err(io("creating"))?;
+            storage.sync_data().map_err(io("creating"))?;
+            let log = CommitLog {
+                storage,
+                pos: HEADER_LEN,
+                last_lsn: checkpoint_lsn,
+                last_start: None,
+                capacity: GROWTH,
+                label,
+            };
+            return Ok((log, Vec::new()));
+        }
+        let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| Error::ForeignLog {
+            path: label.clone(),
+        })?];
+        storage.read(0, &mut bytes).map_err(io("reading"))?;
+        match format::parse_header(&bytes) {
+            Header::Ours(_) => {}
+            Header::Newer(found) => {
+                return Err(Error::NewerLogFormat {
+                    path: label,
+                    found,
+                    supported: LOG_FORMAT_VERSION,
+                });
+            }
+            Header::Foreign => return Err(Error::ForeignLog { path: label }),
+        }
+        let (replay, end) = scan(&bytes, checkpoint_lsn);
+        let last_lsn = replay.last().map_or(checkpoint_lsn, |(lsn, _)| *lsn);
+        let log = CommitLog {
+            storage,
+            pos: end,
+            last_lsn,
+            last_start: None,
+            capacity: len,
+            label,
+        };
+        Ok((log, replay))
+    }
+
+    /// Writes a record of `changes` at the end of the log (to the OS; not
+    /// synced) and returns its LSN.
+    pub(crate) fn append(&mut self, changes: &[Change]) -> Result<u64> {
+        let lsn = self.last_lsn + 1;
+        let record = format::encode(lsn, changes);
+        let end = self.pos + record.len() as u64;
+        if end > self.capacity {
+            let capacity = end.max(self.capacity + GROWTH);
+            self.storage
+                .set_len(capacity)
+                .map_err(|e| self.error("growing", e))?;
+            self.capacity = capacity;
+        }
+        self.storage
+            .write(self.pos, &record)
+            .map_err(|e| self.error("appending to", e))?;
+        self.last_start = Some(self.pos);
+        self.pos += record.len() as u64;
+        self.last_lsn = lsn;
+        Ok(lsn)
+    }
+
+    /// Makes every record appended so far durable (`fdatasync`).
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        self.storage
+            .sync_data()
+            .map_err(|e| self.error("syncing", e))
+    }
+
+    /// Unwrites the last record (its transaction failed to commit after
+    /// the record was written): zeroes its length and checksum and syncs,
+    /// so recovery ends the log before it.
+    pub(crate) fn erase_last(&mut self) -> Result<()> {
+        let Some(start) = self.last_start.take() else {
+            return Ok(());
+        };
+        self.storage
+            .write(start, &[0u8; RECORD_PREFIX])
+            .map_err(|e| self.error("erasing a record of", e))?;
+        self.sync()?;
+        self.pos = start;
+        self.last_lsn -= 1;
+        Ok(())
+    }
+
+    /// The LSN of the last record appended.
+    pub(crate) fn last_lsn(&self) -> u64 {
+        self.last_lsn
+    }
+
+    /// Bytes of records written since the last checkpoint.
+    pub(crate) fn bytes_since_checkpoint(&self) -> u64 {
+        self.pos - HEADER_LEN
+    }
+
+    /// A durable checkpoint now covers every record: write the next one at
+    /// the start (invariant 3).
+    pub(crate) fn checkpointed(&mut self) {
+        self.pos = HEADER_LEN;
+        self.last_start = None;
+    }
+
+    fn error(&self, what: &str, e: std::io::Error) -> Error {
+        Error::io(format!("{what} the commit log {}", self.label.display()), e)
+    }
+}
+
+/// The records after `checkpoint_lsn` among those `bytes` holds in
+/// sequence from the start, and where that sequence ends (the next record
+/// goes there). Records at or before the checkpoint are skipped: they are
+/// in redb already.
+fn scan(bytes: &[u8], checkpoint_lsn: u64) -> (Replay, u64) {
+    let mut replay = Vec::new();
+    let mut pos = HEADER_LEN as usize;
+    let mut expected = None;
+    while let Some(prefix) = bytes.get(pos..pos + RECORD_PREFIX) {
+        let (len, crc) = format::prefix(prefix);
+        let start = pos + RECORD_PREFIX;
+        let Some(body) = bytes.get(start..start + len as usize) else {
+            break;
+        };
+        if crc32fast::hash(body) != crc {
+            break;
+        }
+        match format::decode_body(body) {
+            Some((lsn, changes)) if expected.is_none_or(|e| e == lsn) => {
+                if lsn > checkpoint_lsn {
+                    replay.push((lsn, changes));
+                }
+                expected = Some(lsn + 1);
+            }
+            _ => break,
+        }
+        pos = start + len as usize;
+    }
+    (replay, pos as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::backends::InMemoryBackend;
+
+    fn change(key: &str) -> Change {
+        Change {
+            table: "session",
+            key: key.as_bytes().to_vec(),
+            value: Some(b"v".to_vec()),
+        }
+    }
+
+    /// A storage that shares its bytes, so a log can be reopened over it.
+    #[derive(Debug, Clone, Default)]
+    struct Shared(std::sync::Arc<InMemoryBackend>);
+
+    impl StorageBackend for Shared {
+        fn len(&self) -> std::io::Result<u64> {
+            self.0.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+            self.0.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> std::io::Result<()> {
+            self.0.set_len(len)
+        }
+        fn sync_data(&self) -> std::io::Result<()> {
+            self.0.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+            self.0.write(offset, data)
+        }
+    }
+
+    fn reopen(disk: &Shared, checkpoint: u64) -> (CommitLog, Replay) {
+        CommitLog::open(Box::new(disk.clone()), checkpoint, "log".into()).unwrap()
+    }
+
+    #[test]
+    fn replays_what_follows_the_checkpoint_and_drops_a_torn_tail() {
+        let disk = Shared::default();
+        let (mut log, replay) = reopen(&disk, 0);
+        assert!(replay.is_empty());
+        for key in ["a", "b", "c"] {
+            log.append(&[change(key)]).unwrap();
+        }
+        let end = log.pos;
+        drop(log);
+        let (_, replay) = reopen(&disk, 1);
+        let lsns: Vec<u64> = replay.iter().map(|(lsn, _)| *lsn).collect();
+        assert_eq!(lsns, [2, 3]);
+        // Tear the last record: it is dropped; the next append goes there.
+        disk.write(end - 1, &[0xAA]).unwrap();
+        let (mut log, replay) = reopen(&disk, 0);
+        assert_eq!(replay.len(), 2);
+        assert_eq!(log.append(&[change("d")]).unwrap(), 3);
+    }
+
+    #[test]
+    fn after_a_checkpoint_older_records_are_not_replayed() {
+        let disk = Shared::default();
+        let (mut log, _) = reopen(&disk, 0);
+        for key in ["a", "b", "c"] {
+            log.append(&[change(key)]).unwrap();
+        }
+        log.checkpointed();
+        log.append(&[change("d")]).unwrap(); // LSN 4, over LSN 1
+        drop(log);
+        let (_, replay) = reopen(&disk, 3);
+        assert_eq!(replay.len(), 1);
+        assert_eq!(replay[0].0, 4);
+        // The checkpoint itself lost nothing to replay.
+        let (_, replay) = reopen(&disk, 4);
+        assert!(replay.is_empty());
+    }
+
+    #[test]
+    fn an_erased_record_is_not_replayed_and_newer_or_foreign_logs_are_refused() {
+        let disk = Shared::default();
+        let (mut log, _) = reopen(&disk, 0);
+        log.append(&[change("a")]).unwrap();
+        log.append(&[change("b")]).unwrap();
+        log.erase_last().unwrap();
+        assert_eq!(log.append(&[change("c")]).unwrap(), 2);
+        log.append(&[change("e")]).unwrap();
+        log.erase_last().unwrap();
+        drop(log);
+        let (_, replay) = reopen(&disk, 0);
+        assert_eq!(replay.len(), 2);
+        assert_eq!(replay[1].1[0].key, b"c");
+
+        let newer = Shared::default();
+        newer.set_len(64).unwrap();
+        let mut header = format::header();
+        header[8] = 2;
+        newer.write(0, &header).unwrap();
+        let err = CommitLog::open(Box::new(newer), 0, "log".into()).err().unwrap();
+        assert!(matches!(err, Error::NewerLogFormat { found: 2, .. }), "{err}");
+        let foreign = Shared::default();
+        foreign.set_len(64).unwrap();
+        foreign.write(0, b"SQLite format 3\0 and more").unwrap();
+        let err = CommitLog::open(Box::new(foreign), 0, "log".into()).err().unwrap();
+        assert!(matches!(err, Error::ForeignLog { .. }), "{err}");
+    }
+}
