@@ -3,13 +3,38 @@
 use std::time::Duration;
 
 /// When a write call returns relative to its data reaching the disk.
+///
+/// | mode | a write returns after | a SIGKILL loses | a power cut loses |
+/// |---|---|---|---|
+/// | `Immediate` (default) | its log record is `fdatasync`ed | nothing acknowledged | nothing acknowledged |
+/// | `ProcessCrashSafe` | its log record is written to the OS | nothing acknowledged | at most `sync_interval` of acknowledged writes |
+/// | `Relaxed` | its transaction is committed in memory | at most `flush_interval` | at most `flush_interval` |
+///
+/// Every mode loses whole write calls only (batches are all-or-nothing) and
+/// leaves the file consistent. The first two keep a commit log next to the
+/// file (`<file>-log`, `docs/SEMANTICS.md`); a store opened on a custom
+/// [`StorageBackend`](redb::StorageBackend) without one falls back to a
+/// durable redb commit per write group in `Immediate` mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Durability {
-    /// The default. A write call returns only after its transaction is committed
-    /// and fsynced. A crash (process or power) loses no acknowledged write.
-    /// Concurrent writers share one commit and one fsync (group commit).
+    /// The default. A write call returns only after its changes are in the
+    /// commit log and the log is `fdatasync`ed; then its transaction is
+    /// committed and visible. A crash (process or power) loses no
+    /// acknowledged write. Concurrent writers share one record and one
+    /// `fdatasync` (group commit).
     Immediate,
+    /// A write call returns once its changes are written to the commit log
+    /// (in the operating system's cache) and its transaction is committed
+    /// and visible. The log is `fdatasync`ed at most `sync_interval` later
+    /// (or at [`RedbStore::flush`](crate::RedbStore::flush)). A process crash
+    /// (panic, OOM kill, SIGKILL) loses nothing acknowledged: the operating
+    /// system still writes the log. A power cut or kernel crash can lose the
+    /// last `sync_interval` of acknowledged writes.
+    ProcessCrashSafe {
+        /// The longest time an acknowledged write stays only in the OS cache.
+        sync_interval: Duration,
+    },
     /// A write call returns once its transaction is committed in memory and
     /// visible to readers; the writer thread fsyncs at most `flush_interval`
     /// later (or at [`RedbStore::flush`](crate::RedbStore::flush) /
@@ -29,6 +54,18 @@ impl Durability {
         Durability::Relaxed {
             flush_interval: Duration::from_secs(1),
         }
+    }
+
+    /// Process-crash-safe durability, the log synced every 100 ms.
+    pub const fn process_crash_safe() -> Self {
+        Durability::ProcessCrashSafe {
+            sync_interval: Duration::from_millis(100),
+        }
+    }
+
+    /// Whether this mode writes the commit log.
+    pub(crate) fn logs(self) -> bool {
+        !matches!(self, Durability::Relaxed { .. })
     }
 }
 
@@ -60,6 +97,13 @@ pub struct StoreConfig {
     pub device_id: i32,
     /// The most write requests the writer applies in one transaction. Default: 1024.
     pub max_group_size: usize,
+    /// Log modes: checkpoint (a durable redb commit, after which the log is
+    /// written from its start again) once the log holds this many bytes.
+    /// Bounds the log file and the replay at open. Default: 16 MiB.
+    pub checkpoint_bytes: u64,
+    /// Log modes: checkpoint at least this often while writes come in.
+    /// Default: 1 s.
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for StoreConfig {
@@ -69,6 +113,8 @@ impl Default for StoreConfig {
             cache_size_bytes: 16 << 20,
             device_id: 1,
             max_group_size: 1024,
+            checkpoint_bytes: 16 << 20,
+            checkpoint_interval: Duration::from_secs(1),
         }
     }
 }
@@ -92,6 +138,14 @@ impl StoreConfig {
         self
     }
 
+    /// Sets [`StoreConfig::checkpoint_bytes`] and
+    /// [`StoreConfig::checkpoint_interval`].
+    pub fn with_checkpoints(mut self, bytes: u64, interval: Duration) -> Self {
+        self.checkpoint_bytes = bytes;
+        self.checkpoint_interval = interval;
+        self
+    }
+
     /// Sets [`StoreConfig::max_group_size`].
     pub fn with_max_group_size(mut self, requests: usize) -> Self {
         self.max_group_size = requests;
@@ -102,6 +156,20 @@ impl StoreConfig {
         if self.max_group_size == 0 {
             return Err(crate::Error::InvalidInput(
                 "max_group_size must be at least 1".into(),
+            ));
+        }
+        if let Durability::ProcessCrashSafe { sync_interval } = self.durability
+            && sync_interval.is_zero()
+        {
+            return Err(crate::Error::InvalidInput(
+                "a process-crash-safe sync_interval must be longer than zero; use \
+                 Durability::Immediate to sync before every acknowledgement"
+                    .into(),
+            ));
+        }
+        if self.checkpoint_interval.is_zero() {
+            return Err(crate::Error::InvalidInput(
+                "checkpoint_interval must be longer than zero".into(),
             ));
         }
         if let Durability::Relaxed { flush_interval } = self.durability

@@ -12,6 +12,7 @@ use wacore::store::error::StoreError;
 use crate::config::StoreConfig;
 use crate::error::{Error, Result};
 use crate::keys::Key;
+use crate::log::{CommitLog, Journal};
 use crate::tables::{self, DATA_TABLES, FORMAT_VERSION, META, META_FORMAT_VERSION};
 use crate::txn::Tx;
 use crate::writer::{Writer, WriterStats};
@@ -84,11 +85,29 @@ impl RedbStore {
     pub fn open_with(path: impl AsRef<Path>, config: StoreConfig) -> Result<RedbStore, StoreError> {
         let path = path.as_ref();
         set_aside_unfinished_file(path)?;
+        let log = crate::log::path_for(path);
+        let log_storage = || -> Result<Option<Box<dyn redb::StorageBackend>>> {
+            // Relaxed mode keeps no log, but replays one a log mode left.
+            if !config.durability.logs() && !log.exists() {
+                return Ok(None);
+            }
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&log)
+                .map_err(|e| Error::io(format!("opening the commit log {}", log.display()), e))?;
+            let backend = redb::backends::FileBackend::new(file)
+                .map_err(|e| Error::Database(format!("the commit log: {e}")))?;
+            Ok(Some(Box::new(backend)))
+        };
         Ok(RedbStore::open_inner(
             |builder| builder.create(path),
             path,
             Some(path.to_path_buf()),
-            config,
+            config.clone(),
+            log_storage,
         )?)
     }
 
@@ -113,6 +132,25 @@ impl RedbStore {
             Path::new(BACKEND_LABEL),
             None,
             config,
+            || Ok(None),
+        )?)
+    }
+
+    /// Like [`RedbStore::open_on_backend`], with the commit log on a second
+    /// backend (`log`), so the log modes work there too (the fault campaign
+    /// runs both on simulated disks).
+    pub fn open_on_backends(
+        backend: impl redb::StorageBackend,
+        log: impl redb::StorageBackend,
+        config: StoreConfig,
+    ) -> Result<RedbStore, StoreError> {
+        reset_unfinished_backend(&backend)?;
+        Ok(RedbStore::open_inner(
+            |builder| builder.create_with_backend(backend),
+            Path::new(BACKEND_LABEL),
+            None,
+            config,
+            move || Ok(Some(Box::new(log) as Box<dyn redb::StorageBackend>)),
         )?)
     }
 
@@ -121,6 +159,7 @@ impl RedbStore {
         label: &Path,
         path: Option<PathBuf>,
         config: StoreConfig,
+        log_storage: impl FnOnce() -> Result<Option<Box<dyn redb::StorageBackend>>>,
     ) -> Result<RedbStore> {
         config.validate()?;
         // Wrapped at once: if anything below fails, closing a damaged file
@@ -135,7 +174,18 @@ impl RedbStore {
             db.mark_damaged();
             redb_panicked(label, "reading the tables")
         })??;
-        let writer = Writer::spawn(Arc::clone(&db), config.durability, config.max_group_size)?;
+        let journal = match log_storage()? {
+            Some(storage) => recover(&db, storage, label, &config)?,
+            None if matches!(config.durability, crate::Durability::ProcessCrashSafe { .. }) => {
+                return Err(Error::InvalidInput(
+                    "process-crash-safe durability needs a commit log: open a file, or use \
+                     RedbStore::open_on_backends"
+                        .into(),
+                ));
+            }
+            None => None,
+        };
+        let writer = Writer::spawn(Arc::clone(&db), &config, journal)?;
         let device_id = config.device_id;
         Ok(RedbStore {
             shared: Arc::new(Shared {
@@ -542,6 +592,39 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
     }
     txn.commit()?;
     Ok(())
+}
+
+/// Opens the commit log, replays what follows the last checkpoint into the
+/// database, and returns the journal for the writer in the log modes.
+fn recover(
+    db: &Database,
+    storage: Box<dyn redb::StorageBackend>,
+    label: &Path,
+    config: &StoreConfig,
+) -> Result<Option<Journal>> {
+    let checkpoint = db
+        .begin_read()?
+        .open_table(META)?
+        .get(tables::META_LOG_LSN)?
+        .map_or(0, |v| v.value());
+    let (mut log, replay) = CommitLog::open(storage, checkpoint, crate::log::path_for(label))?;
+    if !replay.is_empty() {
+        log::info!(
+            "redb-storage: {}: replaying {} commit-log records",
+            label.display(),
+            replay.len()
+        );
+        crate::log::apply_replay(db, &replay)?;
+        log.checkpointed();
+    }
+    Ok(config.durability.logs().then(|| {
+        Journal::new(
+            log,
+            config.durability == crate::Durability::Immediate,
+            config.checkpoint_bytes,
+            config.checkpoint_interval,
+        )
+    }))
 }
 
 /// Hands out write sequence numbers (see `tables::META_WRITE_SEQ`).

@@ -7,12 +7,17 @@
 //! 1. block for one request, then take every request already queued (up to
 //!    `max_group_size`): the group;
 //! 2. apply the group's requests in order inside ONE write transaction;
-//! 3. commit once (one fsync in `Durability::Immediate`);
-//! 4. reply to every caller with the commit's outcome.
+//! 3. in the log modes, append the group's changes to the commit log as one
+//!    record (and `fdatasync` it in `Immediate` mode; `crate::log`);
+//! 4. commit once (non-durably in the log modes; durably in `Immediate`
+//!    mode without a log);
+//! 5. reply to every caller with the commit's outcome, then checkpoint if
+//!    one is due.
 //!
 //! Invariants:
 //! 1. A caller is answered `Ok` only after the transaction holding its
-//!    request has committed (and, in `Immediate` mode, fsynced).
+//!    request has committed (and, in `Immediate` mode, its log record or
+//!    the commit itself is fsynced).
 //! 2. A request that fails (or panics) leaves no trace: the transaction is
 //!    aborted, that caller gets its error, and the rest of the group is
 //!    applied again from scratch in a fresh transaction. Requests are `FnMut`
@@ -41,8 +46,9 @@ use std::time::{Duration, Instant};
 use futures_channel::oneshot;
 use redb::{Database, WriteTransaction};
 
-use crate::config::Durability;
+use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
+use crate::log::Journal;
 use crate::txn::Tx;
 
 /// One write request, type-erased so requests of any output type share a queue.
@@ -124,8 +130,13 @@ pub struct WriterStats {
     pub requests_failed: u64,
     /// Transactions committed for requests (each holds one or more requests).
     pub commits: u64,
-    /// Durable flushes made by relaxed mode (timer, `flush`, close).
+    /// Durable flushes made by relaxed mode (timer, `flush`, close), and
+    /// log syncs of process-crash-safe mode.
     pub flushes: u64,
+    /// `fdatasync`s of the commit log (log modes).
+    pub log_syncs: u64,
+    /// Checkpoints (durable redb commits covering the log).
+    pub checkpoints: u64,
 }
 
 #[derive(Default)]
@@ -134,6 +145,8 @@ struct Counters {
     requests_failed: AtomicU64,
     commits: AtomicU64,
     flushes: AtomicU64,
+    log_syncs: AtomicU64,
+    checkpoints: AtomicU64,
 }
 
 /// The caller side of the writer thread. Dropping it flushes and joins the thread.
@@ -151,11 +164,14 @@ struct Direct {
 }
 
 impl Writer {
+    /// Starts the writer thread; `journal` is the commit log in the log
+    /// modes (`None`: every commit is a redb commit of the mode's durability).
     pub(crate) fn spawn(
         db: Arc<Database>,
-        durability: Durability,
-        max_group_size: usize,
+        config: &StoreConfig,
+        journal: Option<Journal>,
     ) -> Result<Writer> {
+        let (durability, max_group_size) = (config.durability, config.max_group_size);
         let (tx, rx) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let loop_counters = counters.clone();
@@ -174,6 +190,7 @@ impl Writer {
                     max_group_size,
                     gate,
                     counters: loop_counters,
+                    journal,
                 }
                 .run()
             })
@@ -193,6 +210,8 @@ impl Writer {
             requests_failed: c.requests_failed.load(Ordering::Relaxed),
             commits: c.commits.load(Ordering::Relaxed),
             flushes: c.flushes.load(Ordering::Relaxed),
+            log_syncs: c.log_syncs.load(Ordering::Relaxed),
+            checkpoints: c.checkpoints.load(Ordering::Relaxed),
         }
     }
 
@@ -301,13 +320,14 @@ struct WriterLoop {
     max_group_size: usize,
     gate: Arc<Gate>,
     counters: Arc<Counters>,
+    journal: Option<Journal>,
 }
 
 impl WriterLoop {
     fn run(mut self) {
         loop {
             let Some(first) = self.next_message() else {
-                self.flush_now().ok();
+                self.close();
                 return;
             };
             let mut jobs = Vec::new();
@@ -329,45 +349,82 @@ impl WriterLoop {
             }
             if !jobs.is_empty() {
                 self.commit_group(jobs);
+                self.checkpoint(false);
             }
-            if !flushes.is_empty() || shutdown {
+            if !flushes.is_empty() {
                 let outcome = self.flush_now();
                 for reply in flushes {
                     let _ = reply.send(outcome.clone());
                 }
             }
             if shutdown {
+                self.close();
                 return;
             }
         }
     }
 
-    /// Waits for the next message; in Relaxed mode wakes up to flush on time.
-    /// `None` means every sender is gone.
+    /// Makes everything durable and leaves the log covered by a checkpoint,
+    /// so the next open has nothing to replay.
+    fn close(&mut self) {
+        if let Err(e) = self.flush_now() {
+            log::error!("redb-storage: the final flush failed: {e}");
+        }
+        self.checkpoint(true);
+    }
+
+    /// Checkpoints if one is due (or, with `force`, if any record awaits one).
+    fn checkpoint(&mut self, force: bool) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let before = journal.checkpoints;
+        if let Err(e) = journal.maybe_checkpoint(&self.db, force) {
+            log::error!("redb-storage: a checkpoint failed: {e}");
+        }
+        let done = journal.checkpoints - before;
+        self.count(&self.counters.checkpoints, done as usize);
+    }
+
+    /// Waits for the next message, waking up to flush (Relaxed,
+    /// ProcessCrashSafe) and checkpoint on time. `None` means every sender
+    /// is gone.
     fn next_message(&mut self) -> Option<Message> {
         loop {
             let unflushed_since = *self.gate.lock();
-            let deadline = match (self.durability, unflushed_since) {
-                (Durability::Relaxed { flush_interval }, Some(since)) => since + flush_interval,
-                _ => return self.rx.recv().ok(),
+            let flush_at = match (self.durability, unflushed_since) {
+                (Durability::Relaxed { flush_interval }, Some(since)) => Some(since + flush_interval),
+                (Durability::ProcessCrashSafe { sync_interval }, Some(since)) => {
+                    Some(since + sync_interval)
+                }
+                _ => None,
+            };
+            let checkpoint_at = self.journal.as_ref().and_then(Journal::checkpoint_deadline);
+            let Some(deadline) = flush_at.into_iter().chain(checkpoint_at).min() else {
+                return self.rx.recv().ok();
             };
             let wait = deadline.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(wait.max(Duration::from_micros(1))) {
                 Ok(msg) => return Some(msg),
                 Err(RecvTimeoutError::Timeout) => {
-                    if let Err(e) = self.flush_now() {
+                    if flush_at.is_some_and(|at| at <= Instant::now())
+                        && let Err(e) = self.flush_now()
+                    {
                         log::error!("redb-storage: periodic flush failed: {e}");
                     }
+                    self.checkpoint(false);
                 }
                 Err(RecvTimeoutError::Disconnected) => return None,
             }
         }
     }
 
+    /// How group transactions commit: durably only in `Immediate` mode
+    /// without a log (the log makes them durable otherwise).
     fn redb_durability(&self) -> redb::Durability {
-        match self.durability {
-            Durability::Immediate => redb::Durability::Immediate,
-            Durability::Relaxed { .. } => redb::Durability::None,
+        match (self.durability, &self.journal) {
+            (Durability::Immediate, None) => redb::Durability::Immediate,
+            _ => redb::Durability::None,
         }
     }
 
@@ -387,13 +444,14 @@ impl WriterLoop {
                 }
             };
             let mut failure = None;
-            let tx = Tx::new(&txn, false);
+            let tx = Tx::new(&txn, self.journal.is_some());
             for (index, job) in jobs.iter_mut().enumerate() {
                 if let Err(e) = apply_guarded(|| job.apply(&tx)) {
                     failure = Some((index, e));
                     break;
                 }
             }
+            let changes = tx.take_changes();
             if let Some((index, error)) = failure {
                 // An aborted transaction leaves the store exactly as it was.
                 let _ = txn.abort();
@@ -404,13 +462,38 @@ impl WriterLoop {
                 }
                 continue;
             }
+            // The log record first: no reader may see what the log lacks.
+            let logged = match self.journal.as_mut().map(|j| j.record(&changes)) {
+                None | Some(Ok(false)) => false,
+                Some(Ok(true)) => true,
+                Some(Err(e)) => {
+                    let _ = txn.abort();
+                    self.count(&self.counters.requests_failed, jobs.len());
+                    for job in jobs {
+                        job.complete(Err(e.clone()));
+                    }
+                    return;
+                }
+            };
+            if logged && self.durability == Durability::Immediate {
+                self.count(&self.counters.log_syncs, 1);
+            }
             let outcome = txn.commit().map_err(Error::from);
+            if outcome.is_err()
+                && logged
+                && let Some(journal) = self.journal.as_mut()
+            {
+                journal.commit_failed();
+            }
             if outcome.is_ok() {
                 self.count(&self.counters.commits, 1);
                 self.count(&self.counters.requests_committed, jobs.len());
-                if unflushed_since.is_none()
-                    && matches!(self.durability, Durability::Relaxed { .. })
-                {
+                let unsynced = match self.durability {
+                    Durability::Relaxed { .. } => true,
+                    Durability::ProcessCrashSafe { .. } => logged,
+                    Durability::Immediate => false,
+                };
+                if unflushed_since.is_none() && unsynced {
                     *unflushed_since = Some(Instant::now());
                 }
             } else {
@@ -427,14 +510,21 @@ impl WriterLoop {
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// Makes every commit so far durable (Relaxed mode); a no-op otherwise.
+    /// Makes every commit so far durable: a durable redb commit in Relaxed
+    /// mode, a log sync in ProcessCrashSafe mode; a no-op in Immediate mode.
     fn flush_now(&mut self) -> Result<()> {
         let gate = self.gate.clone();
         let mut unflushed_since = gate.lock();
         if unflushed_since.is_none() {
             return Ok(());
         }
-        begin(&self.db, redb::Durability::Immediate)?.commit()?;
+        match self.journal.as_mut() {
+            Some(journal) => {
+                journal.sync()?;
+                self.count(&self.counters.log_syncs, 1);
+            }
+            None => begin(&self.db, redb::Durability::Immediate)?.commit()?,
+        }
         *unflushed_since = None;
         self.count(&self.counters.flushes, 1);
         Ok(())
@@ -482,7 +572,7 @@ mod tests {
         let w = db.begin_write().unwrap();
         w.open_table(T).unwrap();
         w.commit().unwrap();
-        let writer = Writer::spawn(db.clone(), Durability::Immediate, 1024).unwrap();
+        let writer = Writer::spawn(db.clone(), &StoreConfig::default(), None).unwrap();
         (dir, db, writer)
     }
 
@@ -535,7 +625,7 @@ mod tests {
             flush_interval: Duration::from_secs(60),
         };
         drop(writer);
-        let writer = Writer::spawn(db.clone(), relaxed, 1024).unwrap();
+        let writer = Writer::spawn(db.clone(), &StoreConfig::default().with_durability(relaxed), None).unwrap();
         futures::executor::block_on(async {
             assert!(writer.submit(put("a", false)).await.is_ok());
             assert!(matches!(

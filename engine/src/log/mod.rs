@@ -31,12 +31,16 @@
 //!    covers every record in it.
 
 pub(crate) mod format;
+mod journal;
+
+pub(crate) use journal::Journal;
 
 use std::path::{Path, PathBuf};
 
-use redb::StorageBackend;
+use redb::{StorageBackend, TableHandle};
 
 use crate::error::{Error, Result};
+use crate::tables;
 use crate::txn::Change;
 use format::{HEADER_LEN, Header, LOG_FORMAT_VERSION, LoggedChange, RECORD_PREFIX};
 
@@ -190,6 +194,60 @@ impl CommitLog {
     fn error(&self, what: &str, e: std::io::Error) -> Error {
         Error::io(format!("{what} the commit log {}", self.label.display()), e)
     }
+}
+
+/// Applies `replay` to `db` in one durable transaction that also records
+/// its last LSN as the checkpoint (records are after-images: invariant 2).
+pub(crate) fn apply_replay(db: &redb::Database, replay: &Replay) -> Result<()> {
+    let Some((last, _)) = replay.last() else {
+        return Ok(());
+    };
+    let mut txn = db.begin_write()?;
+    txn.set_durability(redb::Durability::Immediate)?;
+    for (lsn, changes) in replay {
+        for change in changes {
+            apply_change(&txn, *lsn, change)?;
+        }
+    }
+    txn.open_table(tables::META)?
+        .insert(tables::META_LOG_LSN, *last)?;
+    txn.commit()?;
+    Ok(())
+}
+
+fn apply_change(txn: &redb::WriteTransaction, lsn: u64, change: &LoggedChange) -> Result<()> {
+    let bad = |reason: String| Error::Decode {
+        record: "commit log",
+        reason: format!("record {lsn}: {reason}"),
+    };
+    if change.table == tables::META.name() {
+        let key = std::str::from_utf8(&change.key).map_err(|_| bad("a meta key is not UTF-8".into()))?;
+        let mut meta = txn.open_table(tables::META)?;
+        match &change.value {
+            Some(v) => {
+                let value: [u8; 8] = v.as_slice().try_into().map_err(|_| bad("a meta value is not 8 bytes".into()))?;
+                meta.insert(key, u64::from_be_bytes(value))?;
+            }
+            None => {
+                meta.remove(key)?;
+            }
+        }
+        return Ok(());
+    }
+    let table = tables::DATA_TABLES
+        .iter()
+        .find(|t| t.name() == change.table)
+        .ok_or_else(|| bad(format!("table {:?} is unknown to this build", change.table)))?;
+    let mut table = txn.open_table(*table)?;
+    match &change.value {
+        Some(v) => {
+            table.insert(change.key.as_slice(), v.as_slice())?;
+        }
+        None => {
+            table.remove(change.key.as_slice())?;
+        }
+    }
+    Ok(())
 }
 
 /// The records after `checkpoint_lsn` among those `bytes` holds in

@@ -1,0 +1,130 @@
+//! The writer thread's side of the commit log: appending a group's record
+//! before its commit, syncing per the durability mode, erasing a record
+//! whose commit failed, and checkpointing.
+
+use std::time::{Duration, Instant};
+
+use redb::Database;
+
+use super::CommitLog;
+use crate::error::{Error, Result};
+use crate::tables::{META, META_LOG_LSN};
+use crate::txn::Change;
+
+/// The commit log as the writer thread drives it.
+pub(crate) struct Journal {
+    log: CommitLog,
+    /// `fdatasync` the log before every acknowledgement (`Immediate`).
+    sync_each: bool,
+    /// The LSN the last checkpoint recorded.
+    checkpoint_lsn: u64,
+    /// When the first record after the last checkpoint was appended.
+    first_unchecked: Option<Instant>,
+    checkpoint_bytes: u64,
+    checkpoint_interval: Duration,
+    /// An I/O error on the log: no more writes until the store is reopened
+    /// (after a failed `fdatasync` the OS may have dropped the pages).
+    poisoned: bool,
+    /// Counters for `WriterStats`.
+    pub(crate) syncs: u64,
+    pub(crate) checkpoints: u64,
+}
+
+impl Journal {
+    pub(crate) fn new(
+        log: CommitLog,
+        sync_each: bool,
+        checkpoint_bytes: u64,
+        checkpoint_interval: Duration,
+    ) -> Journal {
+        Journal {
+            checkpoint_lsn: log.last_lsn(),
+            log,
+            sync_each,
+            first_unchecked: None,
+            checkpoint_bytes,
+            checkpoint_interval,
+            poisoned: false,
+            syncs: 0,
+            checkpoints: 0,
+        }
+    }
+
+    /// Appends a group's changes (and syncs, in `Immediate` mode) before its
+    /// transaction commits. Returns whether a record was written (an empty
+    /// group writes none). On an error nothing of the group may survive:
+    /// the record is erased if it can be, and the journal refuses further
+    /// writes.
+    pub(crate) fn record(&mut self, changes: &[Change]) -> Result<bool> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        if changes.is_empty() {
+            return Ok(false);
+        }
+        let written = self.log.append(changes).and_then(|_| {
+            if self.sync_each {
+                self.syncs += 1;
+                self.log.sync()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            let _ = self.log.erase_last();
+            self.poisoned = true;
+            return Err(e);
+        }
+        self.first_unchecked.get_or_insert_with(Instant::now);
+        Ok(true)
+    }
+
+    /// The group's transaction failed to commit after its record was
+    /// written: the record must not be replayed.
+    pub(crate) fn commit_failed(&mut self) {
+        if self.log.erase_last().is_err() {
+            self.poisoned = true;
+        }
+    }
+
+    /// Makes every record durable (`ProcessCrashSafe`'s periodic sync, a
+    /// `flush` call).
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        self.syncs += 1;
+        self.log.sync().inspect_err(|_| self.poisoned = true)
+    }
+
+    /// When a checkpoint is due by time, if records await one.
+    pub(crate) fn checkpoint_deadline(&self) -> Option<Instant> {
+        self.first_unchecked.map(|t| t + self.checkpoint_interval)
+    }
+
+    /// Checkpoints if the log is large or old enough, or if `force` and any
+    /// record awaits one: a durable redb commit recording the last LSN,
+    /// then the log restarts at its beginning. Every record's transaction
+    /// has committed by now (the writer thread does both, in order).
+    pub(crate) fn maybe_checkpoint(&mut self, db: &Database, force: bool) -> Result<()> {
+        let lsn = self.log.last_lsn();
+        if lsn == self.checkpoint_lsn || self.poisoned {
+            return Ok(());
+        }
+        let due = force
+            || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
+            || self.checkpoint_deadline().is_some_and(|d| d <= Instant::now());
+        if !due {
+            return Ok(());
+        }
+        let mut txn = db.begin_write()?;
+        txn.set_durability(redb::Durability::Immediate)?;
+        txn.open_table(META)?.insert(META_LOG_LSN, lsn)?;
+        txn.commit()?;
+        self.log.checkpointed();
+        self.checkpoint_lsn = lsn;
+        self.first_unchecked = None;
+        self.checkpoints += 1;
+        Ok(())
+    }
+}
