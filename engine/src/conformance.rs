@@ -14,15 +14,71 @@ use whatsapp_rust_conformance::storage::{
     Capabilities, Factory, Instance, MessageTs, PrekeyBatchOrder, SetupError,
 };
 
-use crate::RedbStore;
+use crate::{Durability, RedbStore, StoreConfig};
 
 /// Fresh engines in the default configuration (fsync before every ack),
 /// each in a temporary directory removed at teardown.
 pub struct RedbFactory;
 
+/// Fresh engines in another durability mode, named for reports: what the
+/// lab's `redb-pcs` (process-crash-safe) and `redb-relaxed` targets run.
+pub struct RedbModeFactory {
+    name: &'static str,
+    config: StoreConfig,
+}
+
+impl RedbModeFactory {
+    /// Stores with `durability` (otherwise the default configuration),
+    /// reported as `name`.
+    pub fn new(name: &'static str, durability: Durability) -> RedbModeFactory {
+        RedbModeFactory {
+            name,
+            config: StoreConfig::default().with_durability(durability),
+        }
+    }
+
+    /// The configuration its stores open with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+}
+
 struct RedbInstance {
     dir: TempDir,
     store: Option<RedbStore>,
+    config: StoreConfig,
+}
+
+/// What a store in `config` claims: everything, and process-crash safety
+/// unless it is relaxed (which acknowledges before the OS has the data).
+fn capabilities(config: &StoreConfig) -> Capabilities {
+    Capabilities::all()
+        .message_ts(MessageTs::Stored)
+        .prekey_batch_order(PrekeyBatchOrder::RequestOrderOnce)
+        .process_crash_safe(config.durability.logs())
+}
+
+async fn open_instance(config: &StoreConfig) -> Result<Box<dyn Instance>, SetupError> {
+    let dir = tempfile::tempdir()?;
+    let store = RedbStore::open_with(dir.path().join("store.redb"), config.clone())?;
+    Ok(Box::new(RedbInstance {
+        dir,
+        store: Some(store),
+        config: config.clone(),
+    }))
+}
+
+#[async_trait]
+impl Factory for RedbModeFactory {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn capabilities(&self) -> Capabilities {
+        capabilities(&self.config)
+    }
+    async fn open(&self) -> Result<Box<dyn Instance>, SetupError> {
+        open_instance(&self.config).await
+    }
 }
 
 impl RedbInstance {
@@ -41,17 +97,10 @@ impl Factory for RedbFactory {
         "redb"
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities::all()
-            .message_ts(MessageTs::Stored)
-            .prekey_batch_order(PrekeyBatchOrder::RequestOrderOnce)
+        capabilities(&StoreConfig::default())
     }
     async fn open(&self) -> Result<Box<dyn Instance>, SetupError> {
-        let dir = tempfile::tempdir()?;
-        let store = RedbStore::open(dir.path().join("store.redb"))?;
-        Ok(Box::new(RedbInstance {
-            dir,
-            store: Some(store),
-        }))
+        open_instance(&StoreConfig::default()).await
     }
 }
 
@@ -64,7 +113,7 @@ impl Instance for RedbInstance {
         if let Some(store) = self.store.take() {
             store.close().await?;
         }
-        self.store = Some(RedbStore::open(self.path())?);
+        self.store = Some(RedbStore::open_with(self.path(), self.config.clone())?);
         Ok(())
     }
     async fn account(&self, device_id: i32) -> Result<Arc<dyn Backend>, SetupError> {
@@ -76,7 +125,7 @@ impl Instance for RedbInstance {
     }
     /// Flushes and closes the file before its directory is removed.
     async fn teardown(self: Box<Self>) -> Result<(), SetupError> {
-        let RedbInstance { dir, store } = *self;
+        let RedbInstance { dir, store, .. } = *self;
         if let Some(store) = store {
             store.close().await?;
         }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::PgServer;
 use wacore::store::traits::{Backend, ProtocolStore};
 use whatsapp_rust_conformance::Executor;
-use whatsapp_rust_conformance::storage::crash::{Campaign, child_workload};
+use whatsapp_rust_conformance::storage::crash::{Campaign, child_workload, Guarantee};
 use whatsapp_rust_postgres_storage::conformance::PostgresFactory;
 use whatsapp_rust_postgres_storage::{PostgresConfig, PostgresStore};
 
@@ -199,6 +199,7 @@ fn a_writer_process_sigkilled_mid_batch_loses_no_acknowledged_write() {
         seed: now_ms(),
         max_delay: Duration::from_millis(300),
         work_dir: work.path().to_owned(),
+        guarantee: Guarantee::ProcessCrashSafe,
     };
     let factory = PostgresFactory::new(url.clone());
     let report = Executor::DEFAULT.block_on(campaign.run(

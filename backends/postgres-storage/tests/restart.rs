@@ -11,7 +11,7 @@ use common::PgServer;
 use wacore::store::error::StoreError;
 use wacore::store::traits::Backend;
 use whatsapp_rust_conformance::Executor;
-use whatsapp_rust_conformance::storage::crash::{child_workload, verify};
+use whatsapp_rust_conformance::storage::crash::{child_workload, verify, Guarantee};
 use whatsapp_rust_postgres_storage::{Error, PostgresConfig, PostgresStore};
 
 /// Steps of the kit's crash workload run in place (500-row batch, then one
@@ -92,7 +92,7 @@ fn a_server_restart_mid_workload_gives_errors_then_works_and_keeps_every_ack() {
         }
         eprintln!("[{:?}] store works again", began.elapsed());
         // Every acknowledged step whole; the one in flight whole or absent.
-        let recovery = verify(&backend, acked_before)
+        let recovery = verify(&backend, acked_before, Guarantee::ProcessCrashSafe)
             .await
             .unwrap_or_else(|f| panic!("after the restart: {f}"));
         eprintln!(

@@ -12,7 +12,7 @@ use whatsapp_rust_conformance::Expectations;
 use whatsapp_rust_conformance::storage::{
     Capabilities, Factory, Instance, MessageTs, PrekeyBatchOrder, SetupError, in_memory,
 };
-use whatsapp_rust_redb_storage::RedbStore;
+use whatsapp_rust_redb_storage::{Durability, RedbStore};
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
 /// A backend the lab knows by name.
@@ -20,6 +20,11 @@ use whatsapp_rust_sqlite_storage::SqliteStore;
 pub enum Reference {
     /// Our redb engine, default configuration (fsync before every ack).
     Redb,
+    /// Our redb engine, process-crash-safe (acknowledged once the commit
+    /// log has the write in the OS cache; synced every 100 ms).
+    RedbPcs,
+    /// Our redb engine, relaxed (no log; flushed every second).
+    RedbRelaxed,
     /// `SqliteStore` 0.7.0, default configuration.
     Sqlite,
     /// wacore's `InMemoryBackend`.
@@ -28,12 +33,20 @@ pub enum Reference {
 
 impl Reference {
     /// Every reference, in report order.
-    pub const ALL: [Reference; 3] = [Reference::Redb, Reference::Sqlite, Reference::Memory];
+    pub const ALL: [Reference; 5] = [
+        Reference::Redb,
+        Reference::RedbPcs,
+        Reference::RedbRelaxed,
+        Reference::Sqlite,
+        Reference::Memory,
+    ];
 
     /// The name in reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Reference::Redb => "redb",
+            Reference::RedbPcs => "redb-pcs",
+            Reference::RedbRelaxed => "redb-relaxed",
             Reference::Sqlite => "sqlite",
             Reference::Memory => "memory",
         }
@@ -58,15 +71,24 @@ impl Reference {
     pub fn factory(self) -> Box<dyn Factory> {
         match self {
             Reference::Redb => Box::new(RedbFactory),
+            Reference::RedbPcs | Reference::RedbRelaxed => Box::new(self.mode_factory()),
             Reference::Sqlite => Box::new(SqliteFactory),
             Reference::Memory => Box::new(in_memory::factory()),
+        }
+    }
+
+    /// The engine in this reference's durability mode (redb modes only).
+    fn mode_factory(self) -> RedbModeFactory {
+        match self {
+            Reference::RedbRelaxed => RedbModeFactory::new(self.name(), Durability::relaxed()),
+            _ => RedbModeFactory::new(self.name(), Durability::process_crash_safe()),
         }
     }
 
     /// Its declared deviations.
     pub fn expectations(self) -> Expectations {
         match self {
-            Reference::Redb => Expectations::none(),
+            Reference::Redb | Reference::RedbPcs | Reference::RedbRelaxed => Expectations::none(),
             Reference::Sqlite => sqlite_expectations(),
             Reference::Memory => in_memory::expectations(),
         }
@@ -77,6 +99,10 @@ impl Reference {
     pub async fn open_at(self, path: &Path) -> Result<Arc<dyn Backend>, SetupError> {
         match self {
             Reference::Redb => Ok(Arc::new(RedbStore::open(path)?)),
+            Reference::RedbPcs | Reference::RedbRelaxed => Ok(Arc::new(RedbStore::open_with(
+                path,
+                self.mode_factory().config().clone(),
+            )?)),
             Reference::Sqlite => Ok(Arc::new(SqliteStore::new(&path.to_string_lossy()).await?)),
             Reference::Memory => Err(SetupError::Unsupported("a path (it is not persistent)")),
         }
@@ -85,7 +111,7 @@ impl Reference {
 
 /// The redb engine, default configuration (fsync before every ack): the
 /// engine's own factory (feature `conformance`).
-pub use whatsapp_rust_redb_storage::conformance::RedbFactory;
+pub use whatsapp_rust_redb_storage::conformance::{RedbFactory, RedbModeFactory};
 
 /// `SqliteStore` with its default configuration (WAL, synchronous=NORMAL).
 pub struct SqliteFactory;

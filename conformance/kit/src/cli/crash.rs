@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{Target, Targets, print_json, status, usage_error};
 use crate::Executor;
-use crate::storage::crash::{Campaign, CampaignReport, STEP_ROWS, child_workload};
+use crate::storage::crash::{Campaign, CampaignReport, Guarantee, STEP_ROWS, child_workload};
 
 /// The `crash` JSON document's schema (see `docs/CLI.md`).
 pub const SCHEMA: &str = "whatsapp-rust-conformance/crash/v1";
@@ -89,6 +89,8 @@ pub fn crash(args: CrashArgs, targets: &Targets) -> ExitCode {
         seed: args.seed.unwrap_or(clock),
         max_delay: Duration::from_millis(args.max_delay_ms),
         work_dir: std::env::temp_dir().join(format!("conformance-crash-{}", std::process::id())),
+        // Set per store from its capabilities (run_campaign).
+        guarantee: Guarantee::ProcessCrashSafe,
     };
     let mut runs = Vec::new();
     for target in persistent {
@@ -107,9 +109,19 @@ fn run_campaign(campaign: &Campaign, target: &Target, exe: &std::path::Path) -> 
         .clone()
         .expect("only persistent targets are crashed");
     let name = target.name().to_owned();
+    let campaign = Campaign {
+        guarantee: Guarantee::claimed_by(&target.capabilities()),
+        ..campaign.clone()
+    };
     eprintln!(
-        "crash campaign: {name}, {} kills, seed {}, kill within {:?} of start",
-        campaign.kills, campaign.seed, campaign.max_delay
+        "crash campaign: {name}, {} kills, seed {}, kill within {:?} of start, verdict {}",
+        campaign.kills,
+        campaign.seed,
+        campaign.max_delay,
+        match campaign.guarantee {
+            Guarantee::ProcessCrashSafe => "process-crash-safe (nothing acknowledged may be lost)",
+            Guarantee::WholePrefix => "whole prefix (the last acknowledged steps may be lost, whole)",
+        }
     );
     Executor::DEFAULT.block_on(campaign.run(
         |path| {
@@ -122,9 +134,10 @@ fn run_campaign(campaign: &Campaign, target: &Target, exe: &std::path::Path) -> 
         |path| open_at(path),
         |kill, result| match result {
             Ok(r) => eprintln!(
-                "[{name} kill {kill}/{}] ok: {} steps acknowledged, in-flight batch {}",
+                "[{name} kill {kill}/{}] ok: {} steps acknowledged, {} lost, in-flight batch {}",
                 campaign.kills,
                 r.acknowledged,
+                r.lost,
                 if r.in_flight_batch_landed {
                     "landed whole"
                 } else {
@@ -142,10 +155,11 @@ fn report_runs(runs: &[(String, CampaignReport)], seed: u64, json: bool) -> Exit
     let passed = (kills as usize).saturating_sub(failed);
     let summary = |name: &str, r: &CampaignReport| {
         format!(
-            "{name}: {} kills in {:.1} s, {} acknowledged steps verified ({STEP_ROWS} rows each), {} in-flight batches landed whole, seed {seed}",
+            "{name}: {} kills in {:.1} s, {} acknowledged steps ({STEP_ROWS} rows each), {} lost, {} in-flight batches landed whole, seed {seed}",
             r.kills,
             r.elapsed.as_secs_f64(),
             r.acknowledged_steps,
+            r.lost_steps,
             r.in_flight_landed,
         )
     };
@@ -157,6 +171,7 @@ fn report_runs(runs: &[(String, CampaignReport)], seed: u64, json: bool) -> Exit
                     "backend": name,
                     "kills": r.kills,
                     "acknowledged_steps": r.acknowledged_steps,
+                    "lost_steps": r.lost_steps,
                     "in_flight_landed": r.in_flight_landed,
                     "seconds": r.elapsed.as_secs_f64(),
                     "failures": r.failures,

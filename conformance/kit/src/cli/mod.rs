@@ -104,6 +104,11 @@ impl Target {
         self.factory.name()
     }
 
+    /// What its factory claims.
+    pub fn capabilities(&self) -> crate::storage::Capabilities {
+        self.factory.capabilities()
+    }
+
     pub(crate) fn executor_for(&self, asked: Executor) -> Result<Executor, String> {
         if self.executors.contains(&asked) {
             Ok(asked)

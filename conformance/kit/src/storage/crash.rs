@@ -67,17 +67,46 @@ pub async fn child_workload(store: Arc<dyn Backend>, mut out: impl Write) -> Res
     Ok(())
 }
 
+/// What a store promises about a SIGKILL of its writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarantee {
+    /// Nothing acknowledged is lost, and nothing is torn.
+    ProcessCrashSafe,
+    /// The most recent acknowledged steps may be lost, as whole steps:
+    /// what survives is a prefix, and nothing is torn.
+    WholePrefix,
+}
+
+impl Guarantee {
+    /// The guarantee a store's capabilities claim.
+    pub fn claimed_by(capabilities: &super::Capabilities) -> Guarantee {
+        if capabilities.process_crash_safe {
+            Guarantee::ProcessCrashSafe
+        } else {
+            Guarantee::WholePrefix
+        }
+    }
+}
+
 /// What [`verify`] found after one kill.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recovery {
     /// The last step the child acknowledged before it died.
     pub acknowledged: u64,
-    /// Whether the step in flight (acknowledged + 1) left its batch behind.
+    /// Whether the step after the last surviving one left its batch behind.
     pub in_flight_batch_landed: bool,
+    /// Acknowledged steps that did not survive ([`Guarantee::WholePrefix`]
+    /// only; always 0 under [`Guarantee::ProcessCrashSafe`]).
+    pub lost: u64,
 }
 
-/// Checks the store after a kill, given the last acknowledged step.
-pub async fn verify(store: &Arc<dyn Backend>, acknowledged: u64) -> Result<Recovery, Failure> {
+/// Checks the store after a kill, given the last acknowledged step and the
+/// store's guarantee.
+pub async fn verify(
+    store: &Arc<dyn Backend>,
+    acknowledged: u64,
+    guarantee: Guarantee,
+) -> Result<Recovery, Failure> {
     let present = |step: u64| {
         let store = store.clone();
         async move {
@@ -87,33 +116,47 @@ pub async fn verify(store: &Arc<dyn Backend>, acknowledged: u64) -> Result<Recov
             Ok::<_, Failure>((macs.len() as u64, session.is_some()))
         }
     };
+    // The last whole step: every acknowledged one, or (WholePrefix) the
+    // end of the prefix that survived.
+    let mut survived = 0;
     for step in 1..=acknowledged {
         let (rows, session) = present(step).await?;
-        if rows != STEP_ROWS || !session {
+        if rows == STEP_ROWS && session {
+            survived = step;
+            continue;
+        }
+        if guarantee == Guarantee::ProcessCrashSafe {
             return Err(Failure(format!(
                 "acknowledged step {step} of {acknowledged} lost: {rows} of {STEP_ROWS} batch rows, session {}",
                 if session { "present" } else { "missing" }
             )));
         }
+        break;
     }
-    let (rows, _session) = present(acknowledged + 1).await?;
+    let next = survived + 1;
+    let (rows, _) = present(next).await?;
     if rows != 0 && rows != STEP_ROWS {
         return Err(Failure(format!(
-            "torn batch: step {} (in flight at the kill) left {rows} of {STEP_ROWS} rows",
-            acknowledged + 1
+            "torn batch: step {next} (the first not whole after the kill) left {rows} of {STEP_ROWS} rows"
         )));
     }
-    let (later_rows, later_session) = present(acknowledged + 2).await?;
+    let (later_rows, later_session) = present(next + 1).await?;
     if later_rows != 0 || later_session {
         return Err(Failure(format!(
-            "step {} exists although step {} was never acknowledged",
-            acknowledged + 2,
+            "step {} exists although step {next} is not whole: a gap in what survived",
+            next + 1,
+        )));
+    }
+    if next > acknowledged + 1 {
+        return Err(Failure(format!(
+            "step {next} exists although step {} was never acknowledged",
             acknowledged + 1
         )));
     }
     Ok(Recovery {
         acknowledged,
         in_flight_batch_landed: rows == STEP_ROWS,
+        lost: acknowledged - survived,
     })
 }
 
@@ -145,6 +188,9 @@ pub struct CampaignReport {
     pub acknowledged_steps: u64,
     /// Kills where the step in flight had landed whole.
     pub in_flight_landed: u64,
+    /// Acknowledged steps lost, summed over kills (only a
+    /// [`Guarantee::WholePrefix`] store may lose any).
+    pub lost_steps: u64,
     /// Failures, each with the seed and kill number that produced it.
     pub failures: Vec<String>,
     /// Wall time.
@@ -152,6 +198,7 @@ pub struct CampaignReport {
 }
 
 /// A series of kills of a child writer.
+#[derive(Debug, Clone)]
 pub struct Campaign {
     /// How many times to start and kill the child.
     pub kills: u64,
@@ -161,6 +208,9 @@ pub struct Campaign {
     pub max_delay: Duration,
     /// Where each kill's store lives (a fresh directory per kill below it).
     pub work_dir: PathBuf,
+    /// What the store promises (from its capabilities:
+    /// [`Guarantee::claimed_by`]).
+    pub guarantee: Guarantee,
 }
 
 impl Campaign {
@@ -194,7 +244,7 @@ impl Campaign {
                         Err(e) => Err(e),
                         Ok(acknowledged) => match open(path).await {
                             Err(e) => Err(Failure(format!("reopening after the kill failed: {e}"))),
-                            Ok(store) => verify(&store, acknowledged).await,
+                            Ok(store) => verify(&store, acknowledged, self.guarantee).await,
                         },
                     }
                 }
@@ -205,6 +255,7 @@ impl Campaign {
                 Ok(r) => {
                     report.acknowledged_steps += r.acknowledged;
                     report.in_flight_landed += r.in_flight_batch_landed as u64;
+                    report.lost_steps += r.lost;
                     let _ = std::fs::remove_dir_all(&dir);
                 }
                 Err(f) => report.failures.push(format!(

@@ -72,6 +72,11 @@ pub struct Capabilities {
     pub group_metadata: bool,
     /// [`Instance::second_handle`] opens a second, independent handle on the same data.
     pub second_handle: bool,
+    /// A SIGKILL of a process writing to the store loses no acknowledged
+    /// write. The crash campaign holds a store that claims it to exactly
+    /// that; one that does not must keep a prefix of its acknowledged
+    /// writes, whole (`storage::crash::Guarantee`).
+    pub process_crash_safe: bool,
     /// Choices the trait leaves open that the store declares: the kit then
     /// holds it to them (undeclared ones are only observed).
     pub choices: Choices,
@@ -120,6 +125,7 @@ impl Capabilities {
             pending_inbound: false,
             group_metadata: false,
             second_handle: false,
+            process_crash_safe: false,
             choices: Choices {
                 message_ts: None,
                 prekey_batch_order: None,
@@ -135,6 +141,7 @@ impl Capabilities {
             pending_inbound: true,
             group_metadata: true,
             second_handle: true,
+            process_crash_safe: true,
             choices: Capabilities::none().choices,
         }
     }
@@ -178,6 +185,12 @@ impl Capabilities {
     /// Sets [`Capabilities::second_handle`].
     pub const fn second_handle(mut self, yes: bool) -> Self {
         self.second_handle = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::process_crash_safe`].
+    pub const fn process_crash_safe(mut self, yes: bool) -> Self {
+        self.process_crash_safe = yes;
         self
     }
 }
