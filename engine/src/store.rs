@@ -176,7 +176,11 @@ impl RedbStore {
         })??;
         let journal = match log_storage()? {
             Some(storage) => recover(&db, storage, label, &config)?,
-            None if matches!(config.durability, crate::Durability::ProcessCrashSafe { .. }) => {
+            None if matches!(
+                config.durability,
+                crate::Durability::ProcessCrashSafe { .. }
+            ) =>
+            {
                 return Err(Error::InvalidInput(
                     "process-crash-safe durability needs a commit log: open a file, or use \
                      RedbStore::open_on_backends"

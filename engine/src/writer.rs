@@ -393,7 +393,9 @@ impl WriterLoop {
         loop {
             let unflushed_since = *self.gate.lock();
             let flush_at = match (self.durability, unflushed_since) {
-                (Durability::Relaxed { flush_interval }, Some(since)) => Some(since + flush_interval),
+                (Durability::Relaxed { flush_interval }, Some(since)) => {
+                    Some(since + flush_interval)
+                }
                 (Durability::ProcessCrashSafe { sync_interval }, Some(since)) => {
                     Some(since + sync_interval)
                 }
@@ -588,7 +590,11 @@ mod tests {
 
     fn present(db: &Database, key: &str) -> bool {
         let r = db.begin_read().unwrap();
-        r.open_table(T).unwrap().get(key.as_bytes()).unwrap().is_some()
+        r.open_table(T)
+            .unwrap()
+            .get(key.as_bytes())
+            .unwrap()
+            .is_some()
     }
 
     #[test]
@@ -625,7 +631,12 @@ mod tests {
             flush_interval: Duration::from_secs(60),
         };
         drop(writer);
-        let writer = Writer::spawn(db.clone(), &StoreConfig::default().with_durability(relaxed), None).unwrap();
+        let writer = Writer::spawn(
+            db.clone(),
+            &StoreConfig::default().with_durability(relaxed),
+            None,
+        )
+        .unwrap();
         futures::executor::block_on(async {
             assert!(writer.submit(put("a", false)).await.is_ok());
             assert!(matches!(

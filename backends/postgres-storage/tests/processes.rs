@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::PgServer;
 use wacore::store::traits::{Backend, ProtocolStore};
 use whatsapp_rust_conformance::Executor;
-use whatsapp_rust_conformance::storage::crash::{Campaign, child_workload, Guarantee};
+use whatsapp_rust_conformance::storage::crash::{Campaign, Guarantee, child_workload};
 use whatsapp_rust_postgres_storage::conformance::PostgresFactory;
 use whatsapp_rust_postgres_storage::{PostgresConfig, PostgresStore};
 

@@ -11,7 +11,7 @@ use common::PgServer;
 use wacore::store::error::StoreError;
 use wacore::store::traits::Backend;
 use whatsapp_rust_conformance::Executor;
-use whatsapp_rust_conformance::storage::crash::{child_workload, verify, Guarantee};
+use whatsapp_rust_conformance::storage::crash::{Guarantee, child_workload, verify};
 use whatsapp_rust_postgres_storage::{Error, PostgresConfig, PostgresStore};
 
 /// Steps of the kit's crash workload run in place (500-row batch, then one

@@ -113,7 +113,9 @@ impl Journal {
         }
         let due = force
             || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
-            || self.checkpoint_deadline().is_some_and(|d| d <= Instant::now());
+            || self
+                .checkpoint_deadline()
+                .is_some_and(|d| d <= Instant::now());
         if !due {
             return Ok(());
         }

@@ -89,7 +89,9 @@ impl CommitLog {
         let len = storage.len().map_err(io("reading"))?;
         if len < HEADER_LEN {
             storage.set_len(GROWTH).map_err(io("creating"))?;
-            storage.write(0, &format::header()).map_err(io("creating"))?;
+            storage
+                .write(0, &format::header())
+                .map_err(io("creating"))?;
             storage.sync_data().map_err(io("creating"))?;
             let log = CommitLog {
                 storage,
@@ -101,9 +103,12 @@ impl CommitLog {
             };
             return Ok((log, Vec::new()));
         }
-        let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| Error::ForeignLog {
-            path: label.clone(),
-        })?];
+        let mut bytes = vec![
+            0u8;
+            usize::try_from(len).map_err(|_| Error::ForeignLog {
+                path: label.clone(),
+            })?
+        ];
         storage.read(0, &mut bytes).map_err(io("reading"))?;
         match format::parse_header(&bytes) {
             Header::Ours(_) => {}
@@ -221,11 +226,15 @@ fn apply_change(txn: &redb::WriteTransaction, lsn: u64, change: &LoggedChange) -
         reason: format!("record {lsn}: {reason}"),
     };
     if change.table == tables::META.name() {
-        let key = std::str::from_utf8(&change.key).map_err(|_| bad("a meta key is not UTF-8".into()))?;
+        let key =
+            std::str::from_utf8(&change.key).map_err(|_| bad("a meta key is not UTF-8".into()))?;
         let mut meta = txn.open_table(tables::META)?;
         match &change.value {
             Some(v) => {
-                let value: [u8; 8] = v.as_slice().try_into().map_err(|_| bad("a meta value is not 8 bytes".into()))?;
+                let value: [u8; 8] = v
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| bad("a meta value is not 8 bytes".into()))?;
                 meta.insert(key, u64::from_be_bytes(value))?;
             }
             None => {
@@ -378,12 +387,19 @@ mod tests {
         let mut header = format::header();
         header[8] = 2;
         newer.write(0, &header).unwrap();
-        let err = CommitLog::open(Box::new(newer), 0, "log".into()).err().unwrap();
-        assert!(matches!(err, Error::NewerLogFormat { found: 2, .. }), "{err}");
+        let err = CommitLog::open(Box::new(newer), 0, "log".into())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, Error::NewerLogFormat { found: 2, .. }),
+            "{err}"
+        );
         let foreign = Shared::default();
         foreign.set_len(64).unwrap();
         foreign.write(0, b"SQLite format 3\0 and more").unwrap();
-        let err = CommitLog::open(Box::new(foreign), 0, "log".into()).err().unwrap();
+        let err = CommitLog::open(Box::new(foreign), 0, "log".into())
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::ForeignLog { .. }), "{err}");
     }
 }

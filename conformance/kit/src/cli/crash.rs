@@ -120,7 +120,8 @@ fn run_campaign(campaign: &Campaign, target: &Target, exe: &std::path::Path) -> 
         campaign.max_delay,
         match campaign.guarantee {
             Guarantee::ProcessCrashSafe => "process-crash-safe (nothing acknowledged may be lost)",
-            Guarantee::WholePrefix => "whole prefix (the last acknowledged steps may be lost, whole)",
+            Guarantee::WholePrefix =>
+                "whole prefix (the last acknowledged steps may be lost, whole)",
         }
     );
     Executor::DEFAULT.block_on(campaign.run(

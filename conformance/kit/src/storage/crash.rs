@@ -321,3 +321,61 @@ fn kill_after(mut command: Command, delay: Duration) -> Result<u64, Failure> {
     }
     Ok(acknowledged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn write_step(store: &Arc<dyn Backend>, step: u64, rows: u64, session: bool) {
+        let macs: Vec<_> = (0..rows).map(|row| step_mac(step, row)).collect();
+        store
+            .put_mutation_macs(COLLECTION, step, &macs)
+            .await
+            .unwrap();
+        if session {
+            store
+                .put_session(&format!("crash-step-{step}@lid"), &step.to_be_bytes())
+                .await
+                .unwrap();
+        }
+    }
+
+    fn store() -> Arc<dyn Backend> {
+        Arc::new(wacore::store::InMemoryBackend::new())
+    }
+
+    #[test]
+    fn each_verdict_holds_a_store_to_its_claim() {
+        crate::Executor::DEFAULT.block_on(async {
+            // Steps 1 and 2 survived, 3 was acknowledged but lost.
+            let s = store();
+            write_step(&s, 1, STEP_ROWS, true).await;
+            write_step(&s, 2, STEP_ROWS, true).await;
+            let strict = verify(&s, 3, Guarantee::ProcessCrashSafe).await;
+            assert!(strict.unwrap_err().0.contains("step 3 of 3 lost"));
+            let prefix = verify(&s, 3, Guarantee::WholePrefix).await.unwrap();
+            assert_eq!(prefix.lost, 1);
+            assert_eq!(
+                verify(&s, 2, Guarantee::ProcessCrashSafe)
+                    .await
+                    .unwrap()
+                    .lost,
+                0
+            );
+
+            // A torn batch fails both.
+            write_step(&s, 3, 100, false).await;
+            for guarantee in [Guarantee::ProcessCrashSafe, Guarantee::WholePrefix] {
+                let err = verify(&s, 2, guarantee).await.unwrap_err();
+                assert!(err.0.contains("torn batch"), "{err:?}");
+            }
+
+            // A gap (step 2 lost, step 3 kept) fails the prefix verdict too.
+            let s = store();
+            write_step(&s, 1, STEP_ROWS, true).await;
+            write_step(&s, 3, STEP_ROWS, true).await;
+            let err = verify(&s, 3, Guarantee::WholePrefix).await.unwrap_err();
+            assert!(err.0.contains("gap"), "{err:?}");
+        });
+    }
+}
