@@ -28,9 +28,10 @@
 //!    redb refuses further writes (`Error::Poisoned`) until the file is reopened.
 //! 5. No fsync ever runs on a caller's thread, and a caller never waits for
 //!    one: in `Immediate` mode every write goes through the thread.
-//! 6. `Relaxed` mode has a fast path: a caller that finds the write gate free
-//!    commits its request itself, non-durably (no fsync; microseconds), on
-//!    its own thread, skipping two thread hops. If the gate is taken (the
+//! 6. `Relaxed` and `ProcessCrashSafe` modes have a fast path: a caller that
+//!    finds the write gate free commits its request itself, non-durably (no
+//!    fsync; in `ProcessCrashSafe` mode after writing its log record to the
+//!    OS; microseconds), on its own thread, skipping two thread hops. If the gate is taken (the
 //!    thread is committing a group or flushing with fsync), the caller does
 //!    not wait: it queues the request as usual. The gate also records when
 //!    the oldest not-yet-flushed commit happened, so the flush deadline
@@ -49,7 +50,7 @@ use redb::{Database, WriteTransaction};
 use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
 use crate::log::Journal;
-use crate::txn::Tx;
+use crate::txn::{Change, Tx};
 
 /// One write request, type-erased so requests of any output type share a queue.
 trait Job: Send {
@@ -96,23 +97,29 @@ enum Message {
     Nudge,
 }
 
-/// Held around every write transaction (invariant 6).
-#[derive(Default)]
+/// Held around every write transaction (invariant 6), with what the
+/// writer thread and the fast path share.
 struct Gate {
-    /// Relaxed mode: when the oldest not-yet-fsynced commit happened.
-    unflushed_since: Mutex<Option<Instant>>,
+    state: Mutex<GateState>,
+}
+
+struct GateState {
+    /// Relaxed and ProcessCrashSafe modes: when the oldest commit not yet
+    /// made durable (redb flush, log sync) happened.
+    unflushed_since: Option<Instant>,
+    /// The commit log, in the log modes.
+    journal: Option<Journal>,
 }
 
 impl Gate {
-    fn lock(&self) -> MutexGuard<'_, Option<Instant>> {
-        // The guarded value is an Instant: nothing a panic can leave half-written.
-        self.unflushed_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        // Nothing in the state is left half-written by a panic: requests run
+        // under `apply_guarded`, and the journal's methods do not panic.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn try_lock(&self) -> Option<MutexGuard<'_, Option<Instant>>> {
-        match self.unflushed_since.try_lock() {
+    fn try_lock(&self) -> Option<MutexGuard<'_, GateState>> {
+        match self.state.try_lock() {
             Ok(guard) => Some(guard),
             Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
             Err(TryLockError::WouldBlock) => None,
@@ -175,8 +182,17 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let loop_counters = counters.clone();
-        let gate = Arc::new(Gate::default());
-        let direct = matches!(durability, Durability::Relaxed { .. }).then(|| Direct {
+        let gate = Arc::new(Gate {
+            state: Mutex::new(GateState {
+                unflushed_since: None,
+                journal,
+            }),
+        });
+        let fast_path = matches!(
+            durability,
+            Durability::Relaxed { .. } | Durability::ProcessCrashSafe { .. }
+        );
+        let direct = fast_path.then(|| Direct {
             db: db.clone(),
             gate: gate.clone(),
         });
@@ -190,7 +206,6 @@ impl Writer {
                     max_group_size,
                     gate,
                     counters: loop_counters,
-                    journal,
                 }
                 .run()
             })
@@ -237,8 +252,8 @@ impl Writer {
         reply_future(None, Some((sent, rx)))
     }
 
-    /// Commits `op` on the caller's thread if this is a Relaxed store and
-    /// the gate is free; gives `op` back otherwise.
+    /// Commits `op` on the caller's thread if this store has the fast path
+    /// (invariant 6) and the gate is free; gives `op` back otherwise.
     fn try_direct<T, F>(&self, mut op: F) -> std::result::Result<Result<T>, F>
     where
         F: FnMut(&Tx<'_>) -> Result<T>,
@@ -246,21 +261,30 @@ impl Writer {
         let Some(direct) = &self.direct else {
             return Err(op);
         };
-        let Some(mut unflushed_since) = direct.gate.try_lock() else {
+        let Some(mut state) = direct.gate.try_lock() else {
             return Err(op);
         };
         let outcome = (|| {
             let txn = begin(&direct.db, redb::Durability::None)?;
-            let output = apply_guarded(|| op(&Tx::new(&txn, false)))?;
-            txn.commit()?;
+            let tx = Tx::new(&txn, state.journal.is_some());
+            let output = apply_guarded(|| op(&tx))?;
+            let changes = tx.take_changes();
+            drop(tx);
+            log_and_commit(&mut state, txn, &changes)?;
             Ok(output)
         })();
         let counter = match &outcome {
             Ok(_) => {
                 self.counters.commits.fetch_add(1, Ordering::Relaxed);
-                if unflushed_since.is_none() {
-                    *unflushed_since = Some(Instant::now());
-                    // Wake the thread so its flush deadline includes this commit.
+                let mut wake = false;
+                if state.unflushed_since.is_none() {
+                    state.unflushed_since = Some(Instant::now());
+                    wake = true;
+                }
+                wake |= state.journal.as_mut().is_some_and(Journal::wants_attention);
+                // Wake the thread so its flush and checkpoint deadlines
+                // include this commit.
+                if wake {
                     let _ = self.tx.send(Message::Nudge);
                 }
                 &self.counters.requests_committed
@@ -320,7 +344,6 @@ struct WriterLoop {
     max_group_size: usize,
     gate: Arc<Gate>,
     counters: Arc<Counters>,
-    journal: Option<Journal>,
 }
 
 impl WriterLoop {
@@ -349,8 +372,9 @@ impl WriterLoop {
             }
             if !jobs.is_empty() {
                 self.commit_group(jobs);
-                self.checkpoint(false);
             }
+            // Also after a nudge: the fast path may have filled the log.
+            self.checkpoint(false);
             if !flushes.is_empty() {
                 let outcome = self.flush_now();
                 for reply in flushes {
@@ -375,7 +399,9 @@ impl WriterLoop {
 
     /// Checkpoints if one is due (or, with `force`, if any record awaits one).
     fn checkpoint(&mut self, force: bool) {
-        let Some(journal) = self.journal.as_mut() else {
+        let gate = self.gate.clone();
+        let mut state = gate.lock();
+        let Some(journal) = state.journal.as_mut() else {
             return;
         };
         let before = journal.checkpoints;
@@ -391,7 +417,14 @@ impl WriterLoop {
     /// is gone.
     fn next_message(&mut self) -> Option<Message> {
         loop {
-            let unflushed_since = *self.gate.lock();
+            let (unflushed_since, checkpoint_at) = {
+                let state = self.gate.lock();
+                let checkpoint_at = state
+                    .journal
+                    .as_ref()
+                    .and_then(Journal::checkpoint_deadline);
+                (state.unflushed_since, checkpoint_at)
+            };
             let flush_at = match (self.durability, unflushed_since) {
                 (Durability::Relaxed { flush_interval }, Some(since)) => {
                     Some(since + flush_interval)
@@ -401,7 +434,6 @@ impl WriterLoop {
                 }
                 _ => None,
             };
-            let checkpoint_at = self.journal.as_ref().and_then(Journal::checkpoint_deadline);
             let Some(deadline) = flush_at.into_iter().chain(checkpoint_at).min() else {
                 return self.rx.recv().ok();
             };
@@ -423,9 +455,9 @@ impl WriterLoop {
 
     /// How group transactions commit: durably only in `Immediate` mode
     /// without a log (the log makes them durable otherwise).
-    fn redb_durability(&self) -> redb::Durability {
-        match (self.durability, &self.journal) {
-            (Durability::Immediate, None) => redb::Durability::Immediate,
+    fn redb_durability(&self, logged: bool) -> redb::Durability {
+        match (self.durability, logged) {
+            (Durability::Immediate, false) => redb::Durability::Immediate,
             _ => redb::Durability::None,
         }
     }
@@ -433,9 +465,10 @@ impl WriterLoop {
     /// Applies `jobs` in one transaction and commits (invariants 1 to 4).
     fn commit_group(&mut self, mut jobs: Vec<Box<dyn Job>>) {
         let gate = self.gate.clone();
-        let mut unflushed_since = gate.lock();
+        let mut state = gate.lock();
+        let logging = state.journal.is_some();
         loop {
-            let txn = match begin(&self.db, self.redb_durability()) {
+            let txn = match begin(&self.db, self.redb_durability(logging)) {
                 Ok(txn) => txn,
                 Err(e) => {
                     self.count(&self.counters.requests_failed, jobs.len());
@@ -446,7 +479,7 @@ impl WriterLoop {
                 }
             };
             let mut failure = None;
-            let tx = Tx::new(&txn, self.journal.is_some());
+            let tx = Tx::new(&txn, logging);
             for (index, job) in jobs.iter_mut().enumerate() {
                 if let Err(e) = apply_guarded(|| job.apply(&tx)) {
                     failure = Some((index, e));
@@ -454,6 +487,7 @@ impl WriterLoop {
                 }
             }
             let changes = tx.take_changes();
+            drop(tx);
             if let Some((index, error)) = failure {
                 // An aborted transaction leaves the store exactly as it was.
                 let _ = txn.abort();
@@ -464,43 +498,26 @@ impl WriterLoop {
                 }
                 continue;
             }
-            // The log record first: no reader may see what the log lacks.
-            let logged = match self.journal.as_mut().map(|j| j.record(&changes)) {
-                None | Some(Ok(false)) => false,
-                Some(Ok(true)) => true,
-                Some(Err(e)) => {
-                    let _ = txn.abort();
-                    self.count(&self.counters.requests_failed, jobs.len());
-                    for job in jobs {
-                        job.complete(Err(e.clone()));
+            let outcome = log_and_commit(&mut state, txn, &changes);
+            match &outcome {
+                Ok(logged) => {
+                    self.count(&self.counters.commits, 1);
+                    self.count(&self.counters.requests_committed, jobs.len());
+                    if *logged && self.durability == Durability::Immediate {
+                        self.count(&self.counters.log_syncs, 1);
                     }
-                    return;
+                    let unsynced = match self.durability {
+                        Durability::Relaxed { .. } => true,
+                        Durability::ProcessCrashSafe { .. } => *logged,
+                        Durability::Immediate => false,
+                    };
+                    if state.unflushed_since.is_none() && unsynced {
+                        state.unflushed_since = Some(Instant::now());
+                    }
                 }
-            };
-            if logged && self.durability == Durability::Immediate {
-                self.count(&self.counters.log_syncs, 1);
+                Err(_) => self.count(&self.counters.requests_failed, jobs.len()),
             }
-            let outcome = txn.commit().map_err(Error::from);
-            if outcome.is_err()
-                && logged
-                && let Some(journal) = self.journal.as_mut()
-            {
-                journal.commit_failed();
-            }
-            if outcome.is_ok() {
-                self.count(&self.counters.commits, 1);
-                self.count(&self.counters.requests_committed, jobs.len());
-                let unsynced = match self.durability {
-                    Durability::Relaxed { .. } => true,
-                    Durability::ProcessCrashSafe { .. } => logged,
-                    Durability::Immediate => false,
-                };
-                if unflushed_since.is_none() && unsynced {
-                    *unflushed_since = Some(Instant::now());
-                }
-            } else {
-                self.count(&self.counters.requests_failed, jobs.len());
-            }
+            let outcome = outcome.map(|_| ());
             for job in jobs {
                 job.complete(outcome.clone());
             }
@@ -516,21 +533,43 @@ impl WriterLoop {
     /// mode, a log sync in ProcessCrashSafe mode; a no-op in Immediate mode.
     fn flush_now(&mut self) -> Result<()> {
         let gate = self.gate.clone();
-        let mut unflushed_since = gate.lock();
-        if unflushed_since.is_none() {
+        let mut state = gate.lock();
+        if state.unflushed_since.is_none() {
             return Ok(());
         }
-        match self.journal.as_mut() {
+        match state.journal.as_mut() {
             Some(journal) => {
                 journal.sync()?;
                 self.count(&self.counters.log_syncs, 1);
             }
             None => begin(&self.db, redb::Durability::Immediate)?.commit()?,
         }
-        *unflushed_since = None;
+        state.unflushed_since = None;
         self.count(&self.counters.flushes, 1);
         Ok(())
     }
+}
+
+/// Writes the log record of `changes` (in the log modes; `Immediate` syncs
+/// it), then commits `txn`: no reader sees a change the log lacks. A failed
+/// record aborts the transaction (it is dropped); a failed commit erases
+/// the record. Returns whether a record was written.
+fn log_and_commit(
+    state: &mut GateState,
+    txn: WriteTransaction,
+    changes: &[Change],
+) -> Result<bool> {
+    let logged = match state.journal.as_mut() {
+        Some(journal) => journal.record(changes)?,
+        None => false,
+    };
+    if let Err(e) = txn.commit() {
+        if logged && let Some(journal) = state.journal.as_mut() {
+            journal.commit_failed();
+        }
+        return Err(e.into());
+    }
+    Ok(logged)
 }
 
 fn begin(db: &Database, durability: redb::Durability) -> Result<WriteTransaction> {

@@ -44,8 +44,9 @@ pub fn figure(results: &[Measurement], workload: &str, col: &str) -> Option<f64>
 }
 
 /// The ratios the table prints: (label, numerator column, denominator column).
-pub const RATIOS: [(&str, &str, &str); 4] = [
+pub const RATIOS: [(&str, &str, &str); 5] = [
     ("redb/sqlite", "redb", "sqlite"),
+    ("pcs/sqlite", "redb-pcs", "sqlite"),
     ("relaxed/sqlite", "redb-relaxed", "sqlite"),
     ("redb/raw", "redb", "redb-raw"),
     ("relaxed/raw", "redb-relaxed", "redb-raw-nosync"),

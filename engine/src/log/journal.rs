@@ -25,6 +25,9 @@ pub(crate) struct Journal {
     /// An I/O error on the log: no more writes until the store is reopened
     /// (after a failed `fdatasync` the OS may have dropped the pages).
     poisoned: bool,
+    /// A record started a new checkpoint period since `wants_attention`
+    /// last ran: the writer thread must learn the new deadline.
+    news: bool,
     /// Counters for `WriterStats`.
     pub(crate) syncs: u64,
     pub(crate) checkpoints: u64,
@@ -45,6 +48,7 @@ impl Journal {
             checkpoint_bytes,
             checkpoint_interval,
             poisoned: false,
+            news: false,
             syncs: 0,
             checkpoints: 0,
         }
@@ -75,8 +79,18 @@ impl Journal {
             self.poisoned = true;
             return Err(e);
         }
-        self.first_unchecked.get_or_insert_with(Instant::now);
+        if self.first_unchecked.is_none() {
+            self.first_unchecked = Some(Instant::now());
+            self.news = true;
+        }
         Ok(true)
+    }
+
+    /// Whether the writer thread should look at the journal (a record
+    /// written on the fast path started a checkpoint period, or the log is
+    /// due a checkpoint by size).
+    pub(crate) fn wants_attention(&mut self) -> bool {
+        std::mem::take(&mut self.news) || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
     }
 
     /// The group's transaction failed to commit after its record was

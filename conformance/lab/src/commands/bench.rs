@@ -1,7 +1,9 @@
-//! `bench`: every workload on the redb engine (durable and relaxed),
+//! `bench`: every workload on the redb engine (each durability mode),
 //! SqliteStore (default config), InMemoryBackend and raw redb, side by side
-//! in one process; then file size, open time of a 100 MB store and resident
-//! memory. Prints a ratio table, writes an SVG chart.
+//! in one process, beside the machine's `fdatasync` rate; then the ratios
+//! the engine's targets name, file size, open time of a 100 MB store, open
+//! time after a crash with a full commit log, and resident memory. Prints a
+//! ratio table, writes an SVG chart.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,8 +26,9 @@ use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
 /// Every store `bench` knows, in table order.
-const BACKENDS: [&str; 6] = [
+const BACKENDS: [&str; 7] = [
     "redb",
+    "redb-pcs",
     "redb-relaxed",
     "sqlite",
     "memory",
@@ -49,7 +52,7 @@ pub struct Args {
     /// Stores to measure, comma-separated, or `all`. `postgres` needs
     /// `POSTGRES_URL` (`bash ci/servers.sh start`); `all` includes it when set.
     #[arg(long, short, value_delimiter = ',', default_value = "all",
-          value_parser = PossibleValuesParser::new(["redb", "redb-relaxed", "sqlite", "memory", "redb-raw", "postgres", "all"]))]
+          value_parser = PossibleValuesParser::new(["redb", "redb-pcs", "redb-relaxed", "sqlite", "memory", "redb-raw", "postgres", "all"]))]
     backend: Vec<String>,
     /// Where to write the SVG chart.
     #[arg(long, default_value = "bench-results.svg")]
@@ -59,7 +62,9 @@ pub struct Args {
     no_extras: bool,
 }
 
-const DURABLE: &str = "fsync before ack";
+const DURABLE: &str = "fsync before ack (commit log fdatasync, group commit)";
+const PROCESS_CRASH_SAFE: &str =
+    "ack once the commit log is in the OS cache: SIGKILL loses nothing, power loss <= 100 ms";
 const RELAXED: &str = "crash may lose the last 1 s (flush every 1 s)";
 const SQLITE: &str =
     "WAL, synchronous=NORMAL: no fsync per commit, power loss may lose recent commits";
@@ -153,11 +158,17 @@ async fn open_subjects(dir: &Path) -> Result<Vec<Subject>, String> {
         StoreConfig::default().with_durability(Durability::relaxed()),
     )
     .map_err(err)?;
+    let pcs = RedbStore::open_with(
+        dir.join("pcs.redb"),
+        StoreConfig::default().with_durability(Durability::process_crash_safe()),
+    )
+    .map_err(err)?;
     let sqlite = SqliteStore::new(&dir.join("sqlite.db").to_string_lossy())
         .await
         .map_err(|e| e.to_string())?;
     let mut subjects = vec![
         Subject::new("redb", DURABLE, Arc::new(redb)),
+        Subject::new("redb-pcs", PROCESS_CRASH_SAFE, Arc::new(pcs)),
         Subject::new("redb-relaxed", RELAXED, Arc::new(relaxed)),
         Subject::new("sqlite", SQLITE, Arc::new(sqlite)),
         Subject::new("memory", MEMORY, Arc::new(InMemoryBackend::new())),
@@ -210,6 +221,8 @@ async fn bench(
         .collect();
     let started = Instant::now();
     let mut results = Vec::new();
+    let baseline_before = fdatasync_rate(dir.path(), budget.measure)?;
+    eprintln!("fdatasync baseline: {baseline_before:.0} appends+fdatasync per second");
     let mut counters = vec![0u64; subjects.len() + raws.len()];
     for (n, workload) in workloads.iter().enumerate() {
         let mut line = format!(
@@ -236,13 +249,82 @@ async fn bench(
         eprintln!("{line}");
     }
     drop(subjects);
-    let mut lines = Vec::new();
+    let baseline_after = fdatasync_rate(dir.path(), budget.measure)?;
+    let mut lines = vec![String::new()];
+    lines.extend(target_ratios(&results, baseline_before, baseline_after));
     if extras {
         lines.push(String::new());
         lines.extend(file_sizes(dir.path()).await?);
         lines.extend(open_time(dir.path(), 100).await?);
     }
     Ok((results, lines))
+}
+
+/// Appends of 1 KiB, each followed by `fdatasync`, per second, for `for_how_long`
+/// on a file in `dir` (grown as it goes, like a log's first pass): the
+/// machine's limit for one durable acknowledgement at a time.
+fn fdatasync_rate(dir: &Path, for_how_long: Duration) -> Result<f64, String> {
+    use std::io::Write;
+    let path = dir.join("fdatasync-baseline");
+    let mut file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+    let record = [0x5a_u8; 1024];
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < for_how_long || n < 10 {
+        file.write_all(&record).map_err(|e| e.to_string())?;
+        file.sync_data().map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&path);
+    Ok(rate)
+}
+
+/// The ratios the engine's durability targets name (docs/BENCHMARKS.md).
+fn target_ratios(results: &[Measurement], before: f64, after: f64) -> Vec<String> {
+    let figure = |w: &str, col: &str| report::figure(results, w, col);
+    let mut lines = vec![format!(
+        "fdatasync baseline (append 1 KiB + fdatasync, one at a time): {before:.0}/s before the workloads, {after:.0}/s after"
+    )];
+    let baseline = (before + after) / 2.0;
+    for w in [
+        "put_session",
+        "put_identity",
+        "store_prekey",
+        "put_sender_key",
+        "set_sync_key",
+    ] {
+        if let Some(redb) = figure(w, "redb") {
+            lines.push(format!(
+                "one-task durable {w}: redb {redb:.0}/s = {:.0}% of the fdatasync baseline",
+                100.0 * redb / baseline
+            ));
+        }
+    }
+    if let (Some(one), Some(sixteen)) = (
+        figure("concurrent_writers_1", "redb"),
+        figure("concurrent_writers_16", "redb"),
+    ) {
+        lines.push(format!(
+            "16 concurrent durable writers / one: redb {sixteen:.0} / {one:.0} = {:.1}x",
+            sixteen / one
+        ));
+    }
+    for col in ["redb", "redb-pcs", "redb-relaxed"] {
+        let ratios: Vec<String> = ["receive_message", "app_state_sync"]
+            .iter()
+            .filter_map(|w| {
+                Some(format!(
+                    "{w} {:.2}x",
+                    report::ratio(results, w, col, "sqlite")?
+                ))
+            })
+            .collect();
+        if !ratios.is_empty() {
+            lines.push(format!("{col} / sqlite: {}", ratios.join(", ")));
+        }
+    }
+    lines
 }
 
 /// Size on disk of a file and its SQLite companions (`-wal`, `-shm`).
