@@ -133,10 +133,16 @@ impl Journal {
         if !due {
             return Ok(());
         }
-        let mut txn = db.begin_write()?;
-        txn.set_durability(redb::Durability::Immediate)?;
-        txn.open_table(META)?.insert(META_LOG_LSN, lsn)?;
-        txn.commit()?;
+        let checkpoint = (|| -> Result<()> {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(redb::Durability::Immediate)?;
+            txn.open_table(META)?.insert(META_LOG_LSN, lsn)?;
+            txn.commit()?;
+            Ok(())
+        })();
+        // The log still holds every record; but a database that cannot
+        // commit durably will not take more: refuse writes until reopened.
+        checkpoint.inspect_err(|_| self.poisoned = true)?;
         self.log.checkpointed();
         self.checkpoint_lsn = lsn;
         self.first_unchecked = None;

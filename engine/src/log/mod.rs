@@ -87,7 +87,13 @@ impl CommitLog {
             move |e| Error::io(what, e)
         };
         let len = storage.len().map_err(io("reading"))?;
-        if len < HEADER_LEN {
+        let mut header = [0u8; HEADER_LEN as usize];
+        if len >= HEADER_LEN {
+            storage.read(0, &mut header).map_err(io("reading"))?;
+        }
+        // Short, or a header never written (creation cut short: the header
+        // is written and synced before any record): start a new log.
+        if len < HEADER_LEN || header == [0u8; HEADER_LEN as usize] {
             storage.set_len(GROWTH).map_err(io("creating"))?;
             storage
                 .write(0, &format::header())
