@@ -5,9 +5,13 @@
 //! [`RedbStore`] implements every `wacore::store::traits` trait, so it is a
 //! `Backend`:
 //!
-//! - **Durable by default.** A write returns after its data is fsynced
-//!   ([`Durability::Immediate`]); [`Durability::Relaxed`] trades a bounded
-//!   window of recent writes for speed. See `docs/SEMANTICS.md`.
+//! - **Durable by default.** A write returns after its changes are in the
+//!   engine's commit log and the log is `fdatasync`ed
+//!   ([`Durability::Immediate`]; the indexed file is checkpointed behind
+//!   it). [`Durability::ProcessCrashSafe`] acknowledges once the log write
+//!   reached the OS (a SIGKILL loses nothing; a power cut at most
+//!   `sync_interval`); [`Durability::Relaxed`] trades a bounded window of
+//!   recent writes for speed. See `docs/SEMANTICS.md`.
 //! - **One transaction per call.** Every batch method, mutation-MAC batches
 //!   of any size included, is all-or-nothing; every read-modify-write
 //!   (tc-token merges, `take_sent_message`, message-secret merges) is atomic.

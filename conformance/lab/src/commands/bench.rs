@@ -256,6 +256,7 @@ async fn bench(
         lines.push(String::new());
         lines.extend(file_sizes(dir.path()).await?);
         lines.extend(open_time(dir.path(), 100).await?);
+        lines.extend(super::recovery_time::open_after_crash(dir.path(), 64).await?);
     }
     Ok((results, lines))
 }

@@ -10,6 +10,7 @@ pub mod compact;
 pub mod faults;
 pub mod inspect;
 pub mod memory;
+mod recovery_time;
 pub mod transfer;
 
 /// The JSON document of `bench-families` on stdout.
