@@ -14,23 +14,15 @@ use std::ops::Deref;
 use redb::{AccessGuard, ReadableTable, StorageError, TableError, TableHandle, WriteTransaction};
 
 use crate::error::Result;
+use crate::log::format::RecordBuf;
 use crate::tables::{self, Table};
-
-/// One change to one row, as the log stores it: an after-image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Change {
-    /// The table's name in the file (`session`, ..., or `meta`).
-    pub table: &'static str,
-    pub key: Vec<u8>,
-    /// The new value; `None` deletes the row.
-    pub value: Option<Vec<u8>>,
-}
 
 /// A redb write transaction and the changes made through it.
 pub(crate) struct Tx<'a> {
     txn: &'a WriteTransaction,
-    /// `None` when no log is kept (nothing records).
-    changes: Option<RefCell<Vec<Change>>>,
+    /// The log record of the changes (after-images), encoded as they are
+    /// made; `None` when no log is kept.
+    changes: Option<RefCell<RecordBuf>>,
 }
 
 impl<'a> Tx<'a> {
@@ -38,7 +30,7 @@ impl<'a> Tx<'a> {
     pub(crate) fn new(txn: &'a WriteTransaction, record: bool) -> Tx<'a> {
         Tx {
             txn,
-            changes: record.then(|| RefCell::new(Vec::new())),
+            changes: record.then(|| RefCell::new(RecordBuf::new())),
         }
     }
 
@@ -64,21 +56,21 @@ impl<'a> Tx<'a> {
     pub(crate) fn set_meta(&self, key: &'static str, value: u64) -> Result<()> {
         self.txn.open_table(tables::META)?.insert(key, value)?;
         if let Some(changes) = &self.changes {
-            changes.borrow_mut().push(Change {
-                table: tables::META.name(),
-                key: key.as_bytes().to_vec(),
-                value: Some(value.to_be_bytes().to_vec()),
-            });
+            changes.borrow_mut().push(
+                tables::META.name(),
+                key.as_bytes(),
+                Some(&value.to_be_bytes()),
+            );
         }
         Ok(())
     }
 
-    /// The changes recorded so far (empty when not recording).
-    pub(crate) fn take_changes(&self) -> Vec<Change> {
+    /// The record of the changes so far (empty when not recording).
+    pub(crate) fn take_changes(&self) -> RecordBuf {
         self.changes
             .as_ref()
-            .map(|c| std::mem::take(&mut *c.borrow_mut()))
-            .unwrap_or_default()
+            .map(|c| std::mem::replace(&mut *c.borrow_mut(), RecordBuf::new()))
+            .unwrap_or_else(RecordBuf::new)
     }
 }
 
@@ -94,7 +86,7 @@ fn name_of(table: Table) -> &'static str {
 pub(crate) struct LoggedTable<'t> {
     name: &'static str,
     table: redb::Table<'t, &'static [u8], &'static [u8]>,
-    changes: Option<&'t RefCell<Vec<Change>>>,
+    changes: Option<&'t RefCell<RecordBuf>>,
 }
 
 impl<'t> LoggedTable<'t> {
@@ -119,11 +111,7 @@ impl<'t> LoggedTable<'t> {
 
     fn record(&self, key: &[u8], value: Option<&[u8]>) {
         if let Some(changes) = self.changes {
-            changes.borrow_mut().push(Change {
-                table: self.name,
-                key: key.to_vec(),
-                value: value.map(<[u8]>::to_vec),
-            });
+            changes.borrow_mut().push(self.name, key, value);
         }
     }
 }

@@ -50,7 +50,8 @@ use redb::{Database, WriteTransaction};
 use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
 use crate::log::Journal;
-use crate::txn::{Change, Tx};
+use crate::log::format::RecordBuf;
+use crate::txn::Tx;
 
 /// One write request, type-erased so requests of any output type share a queue.
 trait Job: Send {
@@ -268,9 +269,9 @@ impl Writer {
             let txn = begin(&direct.db, redb::Durability::None)?;
             let tx = Tx::new(&txn, state.journal.is_some());
             let output = apply_guarded(|| op(&tx))?;
-            let changes = tx.take_changes();
+            let mut changes = tx.take_changes();
             drop(tx);
-            log_and_commit(&mut state, txn, &changes)?;
+            log_and_commit(&mut state, txn, &mut changes)?;
             Ok(output)
         })();
         let counter = match &outcome {
@@ -486,7 +487,7 @@ impl WriterLoop {
                     break;
                 }
             }
-            let changes = tx.take_changes();
+            let mut changes = tx.take_changes();
             drop(tx);
             if let Some((index, error)) = failure {
                 // An aborted transaction leaves the store exactly as it was.
@@ -498,7 +499,7 @@ impl WriterLoop {
                 }
                 continue;
             }
-            let outcome = log_and_commit(&mut state, txn, &changes);
+            let outcome = log_and_commit(&mut state, txn, &mut changes);
             match &outcome {
                 Ok(logged) => {
                     self.count(&self.counters.commits, 1);
@@ -557,7 +558,7 @@ impl WriterLoop {
 fn log_and_commit(
     state: &mut GateState,
     txn: WriteTransaction,
-    changes: &[Change],
+    changes: &mut RecordBuf,
 ) -> Result<bool> {
     let logged = match state.journal.as_mut() {
         Some(journal) => journal.record(changes)?,

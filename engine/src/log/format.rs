@@ -13,8 +13,6 @@
 //! the previous one, ends the log (a torn tail, or older records left from
 //! before the last checkpoint, which restarts writing at `HEADER_LEN`).
 
-use crate::txn::Change;
-
 /// The log format this build writes and the newest it reads.
 pub(crate) const LOG_FORMAT_VERSION: u32 = 1;
 /// Bytes before the first record.
@@ -54,35 +52,61 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Header {
     }
 }
 
-/// Encodes one record.
-pub(crate) fn encode(lsn: u64, changes: &[Change]) -> Vec<u8> {
-    let size: usize = changes
-        .iter()
-        .map(|c| 10 + c.table.len() + c.key.len() + c.value.as_ref().map_or(0, |v| 4 + v.len()))
-        .sum();
-    let mut body = Vec::with_capacity(12 + size);
-    body.extend_from_slice(&lsn.to_le_bytes());
-    body.extend_from_slice(&(changes.len() as u32).to_le_bytes());
-    for change in changes {
-        // Table names are short literals (`tables.rs`).
-        body.push(change.table.len() as u8);
-        body.extend_from_slice(change.table.as_bytes());
-        body.extend_from_slice(&(change.key.len() as u32).to_le_bytes());
-        body.extend_from_slice(&change.key);
-        match &change.value {
-            None => body.push(0),
-            Some(value) => {
-                body.push(1);
-                body.extend_from_slice(&(value.len() as u32).to_le_bytes());
-                body.extend_from_slice(value);
-            }
+/// A record being built: changes are encoded in place as a transaction
+/// makes them, behind room for the record's length, checksum, LSN and
+/// count, so sealing it copies nothing.
+#[derive(Debug)]
+pub(crate) struct RecordBuf {
+    bytes: Vec<u8>,
+    changes: u32,
+}
+
+/// Bytes before the first change: length, checksum, LSN, change count.
+const HEAD: usize = RECORD_PREFIX + 12;
+
+impl RecordBuf {
+    pub(crate) fn new() -> RecordBuf {
+        RecordBuf {
+            bytes: vec![0; HEAD],
+            changes: 0,
         }
     }
-    let mut record = Vec::with_capacity(RECORD_PREFIX + body.len());
-    record.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    record.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    record.extend_from_slice(&body);
-    record
+
+    /// Adds a change: `value` is the row's new value, `None` deletes it.
+    /// `table` is one of the engine's short table names (< 256 bytes).
+    pub(crate) fn push(&mut self, table: &str, key: &[u8], value: Option<&[u8]>) {
+        let b = &mut self.bytes;
+        b.reserve(10 + table.len() + key.len() + value.map_or(0, |v| 4 + v.len()));
+        b.push(table.len() as u8);
+        b.extend_from_slice(table.as_bytes());
+        b.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        b.extend_from_slice(key);
+        match value {
+            None => b.push(0),
+            Some(value) => {
+                b.push(1);
+                b.extend_from_slice(&(value.len() as u32).to_le_bytes());
+                b.extend_from_slice(value);
+            }
+        }
+        self.changes += 1;
+    }
+
+    /// Whether no change was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.changes == 0
+    }
+
+    /// Fills in the head for `lsn` and returns the whole record.
+    pub(crate) fn seal(&mut self, lsn: u64) -> &[u8] {
+        let body_len = (self.bytes.len() - RECORD_PREFIX) as u32;
+        self.bytes[8..16].copy_from_slice(&lsn.to_le_bytes());
+        self.bytes[16..20].copy_from_slice(&self.changes.to_le_bytes());
+        let crc = crc32fast::hash(&self.bytes[RECORD_PREFIX..]);
+        self.bytes[0..4].copy_from_slice(&body_len.to_le_bytes());
+        self.bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+        &self.bytes
+    }
 }
 
 /// The length and checksum of a record, from its first `RECORD_PREFIX` bytes.
@@ -141,19 +165,11 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_checksums_catch_a_flipped_bit() {
-        let changes = vec![
-            Change {
-                table: "session",
-                key: b"k".to_vec(),
-                value: Some(b"v".to_vec()),
-            },
-            Change {
-                table: "meta",
-                key: b"write_seq".to_vec(),
-                value: None,
-            },
-        ];
-        let record = encode(42, &changes);
+        let mut buf = RecordBuf::new();
+        assert!(buf.is_empty());
+        buf.push("session", b"k", Some(b"v"));
+        buf.push("meta", b"write_seq", None);
+        let record = buf.seal(42).to_vec();
         let (len, crc) = prefix(&record);
         let body = &record[RECORD_PREFIX..];
         assert_eq!(len as usize, body.len());

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use redb::Database;
 
 use super::CommitLog;
+use super::format::RecordBuf;
 use crate::error::{Error, Result};
 use crate::tables::{META, META_LOG_LSN};
-use crate::txn::Change;
 
 /// The commit log as the writer thread drives it.
 pub(crate) struct Journal {
@@ -59,7 +59,7 @@ impl Journal {
     /// group writes none). On an error nothing of the group may survive:
     /// the record is erased if it can be, and the journal refuses further
     /// writes.
-    pub(crate) fn record(&mut self, changes: &[Change]) -> Result<bool> {
+    pub(crate) fn record(&mut self, changes: &mut RecordBuf) -> Result<bool> {
         if self.poisoned {
             return Err(Error::Poisoned);
         }

@@ -41,7 +41,6 @@ use redb::{StorageBackend, TableHandle};
 
 use crate::error::{Error, Result};
 use crate::tables;
-use crate::txn::Change;
 use format::{HEADER_LEN, Header, LOG_FORMAT_VERSION, LoggedChange, RECORD_PREFIX};
 
 /// The log file of the store file at `store`.
@@ -142,9 +141,9 @@ impl CommitLog {
 
     /// Writes a record of `changes` at the end of the log (to the OS; not
     /// synced) and returns its LSN.
-    pub(crate) fn append(&mut self, changes: &[Change]) -> Result<u64> {
+    pub(crate) fn append(&mut self, changes: &mut format::RecordBuf) -> Result<u64> {
         let lsn = self.last_lsn + 1;
-        let record = format::encode(lsn, changes);
+        let record = changes.seal(lsn);
         let end = self.pos + record.len() as u64;
         if end > self.capacity {
             let capacity = end.max(self.capacity + GROWTH);
@@ -154,7 +153,7 @@ impl CommitLog {
             self.capacity = capacity;
         }
         self.storage
-            .write(self.pos, &record)
+            .write(self.pos, record)
             .map_err(|e| self.error("appending to", e))?;
         self.last_start = Some(self.pos);
         self.pos += record.len() as u64;
@@ -301,12 +300,10 @@ mod tests {
     use super::*;
     use redb::backends::InMemoryBackend;
 
-    fn change(key: &str) -> Change {
-        Change {
-            table: "session",
-            key: key.as_bytes().to_vec(),
-            value: Some(b"v".to_vec()),
-        }
+    fn change(key: &str) -> format::RecordBuf {
+        let mut record = format::RecordBuf::new();
+        record.push("session", key.as_bytes(), Some(b"v"));
+        record
     }
 
     /// A storage that shares its bytes, so a log can be reopened over it.
@@ -341,7 +338,7 @@ mod tests {
         let (mut log, replay) = reopen(&disk, 0);
         assert!(replay.is_empty());
         for key in ["a", "b", "c"] {
-            log.append(&[change(key)]).unwrap();
+            log.append(&mut change(key)).unwrap();
         }
         let end = log.pos;
         drop(log);
@@ -352,7 +349,7 @@ mod tests {
         disk.write(end - 1, &[0xAA]).unwrap();
         let (mut log, replay) = reopen(&disk, 0);
         assert_eq!(replay.len(), 2);
-        assert_eq!(log.append(&[change("d")]).unwrap(), 3);
+        assert_eq!(log.append(&mut change("d")).unwrap(), 3);
     }
 
     #[test]
@@ -360,10 +357,10 @@ mod tests {
         let disk = Shared::default();
         let (mut log, _) = reopen(&disk, 0);
         for key in ["a", "b", "c"] {
-            log.append(&[change(key)]).unwrap();
+            log.append(&mut change(key)).unwrap();
         }
         log.checkpointed();
-        log.append(&[change("d")]).unwrap(); // LSN 4, over LSN 1
+        log.append(&mut change("d")).unwrap(); // LSN 4, over LSN 1
         drop(log);
         let (_, replay) = reopen(&disk, 3);
         assert_eq!(replay.len(), 1);
@@ -377,11 +374,11 @@ mod tests {
     fn an_erased_record_is_not_replayed_and_newer_or_foreign_logs_are_refused() {
         let disk = Shared::default();
         let (mut log, _) = reopen(&disk, 0);
-        log.append(&[change("a")]).unwrap();
-        log.append(&[change("b")]).unwrap();
+        log.append(&mut change("a")).unwrap();
+        log.append(&mut change("b")).unwrap();
         log.erase_last().unwrap();
-        assert_eq!(log.append(&[change("c")]).unwrap(), 2);
-        log.append(&[change("e")]).unwrap();
+        assert_eq!(log.append(&mut change("c")).unwrap(), 2);
+        log.append(&mut change("e")).unwrap();
         log.erase_last().unwrap();
         drop(log);
         let (_, replay) = reopen(&disk, 0);
