@@ -99,7 +99,7 @@ pub struct StoreConfig {
     pub max_group_size: usize,
     /// Log modes: checkpoint (a durable redb commit, after which the log is
     /// written from its start again) once the log holds this many bytes.
-    /// Bounds the log file and the replay at open. Default: 16 MiB.
+    /// Bounds the log file and the replay at open. Default: 64 MiB.
     pub checkpoint_bytes: u64,
     /// Log modes: checkpoint at least this often while writes come in.
     /// Default: 1 s.
@@ -113,7 +113,7 @@ impl Default for StoreConfig {
             cache_size_bytes: 16 << 20,
             device_id: 1,
             max_group_size: 1024,
-            checkpoint_bytes: 16 << 20,
+            checkpoint_bytes: 64 << 20,
             checkpoint_interval: Duration::from_secs(1),
         }
     }
