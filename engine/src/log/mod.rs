@@ -108,14 +108,7 @@ impl CommitLog {
             };
             return Ok((log, Vec::new()));
         }
-        let mut bytes = vec![
-            0u8;
-            usize::try_from(len).map_err(|_| Error::ForeignLog {
-                path: label.clone(),
-            })?
-        ];
-        storage.read(0, &mut bytes).map_err(io("reading"))?;
-        match format::parse_header(&bytes) {
+        match format::parse_header(&header) {
             Header::Ours(_) => {}
             Header::Newer(found) => {
                 return Err(Error::NewerLogFormat {
@@ -126,7 +119,7 @@ impl CommitLog {
             }
             Header::Foreign => return Err(Error::ForeignLog { path: label }),
         }
-        let (replay, end) = scan(&bytes, checkpoint_lsn);
+        let (replay, end) = scan(&*storage, len, checkpoint_lsn).map_err(io("reading"))?;
         let last_lsn = replay.last().map_or(checkpoint_lsn, |(lsn, _)| *lsn);
         let log = CommitLog {
             storage,
@@ -264,35 +257,40 @@ fn apply_change(txn: &redb::WriteTransaction, lsn: u64, change: &LoggedChange) -
     Ok(())
 }
 
-/// The records after `checkpoint_lsn` among those `bytes` holds in
-/// sequence from the start, and where that sequence ends (the next record
-/// goes there). Records at or before the checkpoint are skipped: they are
-/// in redb already.
-fn scan(bytes: &[u8], checkpoint_lsn: u64) -> (Replay, u64) {
+/// The records to replay, read one at a time from the start of the log
+/// (a clean log costs one short read), and where they end (the next record
+/// goes there). A checkpoint restarts the log at its beginning (invariant
+/// 3), so records to replay start right there with `checkpoint_lsn + 1`;
+/// anything else at the start is older and already in redb.
+fn scan(
+    storage: &dyn StorageBackend,
+    len: u64,
+    checkpoint_lsn: u64,
+) -> std::io::Result<(Replay, u64)> {
     let mut replay = Vec::new();
-    let mut pos = HEADER_LEN as usize;
-    let mut expected = None;
-    while let Some(prefix) = bytes.get(pos..pos + RECORD_PREFIX) {
-        let (len, crc) = format::prefix(prefix);
-        let start = pos + RECORD_PREFIX;
-        let Some(body) = bytes.get(start..start + len as usize) else {
-            break;
-        };
-        if crc32fast::hash(body) != crc {
+    let mut pos = HEADER_LEN;
+    let mut expected = checkpoint_lsn + 1;
+    let mut prefix = [0u8; RECORD_PREFIX];
+    while pos + RECORD_PREFIX as u64 <= len {
+        storage.read(pos, &mut prefix)?;
+        let (body_len, crc) = format::prefix(&prefix);
+        let start = pos + RECORD_PREFIX as u64;
+        if body_len < 12 || start + u64::from(body_len) > len {
             break;
         }
-        match format::decode_body(body) {
-            Some((lsn, changes)) if expected.is_none_or(|e| e == lsn) => {
-                if lsn > checkpoint_lsn {
-                    replay.push((lsn, changes));
-                }
-                expected = Some(lsn + 1);
-            }
+        let mut body = vec![0u8; body_len as usize];
+        storage.read(start, &mut body)?;
+        if crc32fast::hash(&body) != crc {
+            break;
+        }
+        match format::decode_body(&body) {
+            Some((lsn, changes)) if lsn == expected => replay.push((lsn, changes)),
             _ => break,
         }
-        pos = start + len as usize;
+        expected += 1;
+        pos = start + u64::from(body_len);
     }
-    (replay, pos as u64)
+    Ok((replay, pos))
 }
 
 #[cfg(test)]
@@ -342,9 +340,12 @@ mod tests {
         }
         let end = log.pos;
         drop(log);
-        let (_, replay) = reopen(&disk, 1);
+        let (_, replay) = reopen(&disk, 0);
         let lsns: Vec<u64> = replay.iter().map(|(lsn, _)| *lsn).collect();
-        assert_eq!(lsns, [2, 3]);
+        assert_eq!(lsns, [1, 2, 3]);
+        // Records a checkpoint covered are not replayed.
+        let (_, replay) = reopen(&disk, 3);
+        assert!(replay.is_empty());
         // Tear the last record: it is dropped; the next append goes there.
         disk.write(end - 1, &[0xAA]).unwrap();
         let (mut log, replay) = reopen(&disk, 0);
