@@ -118,8 +118,10 @@ async fn process_crash_safe_mode_needs_a_log() {
         StoreConfig::default().with_durability(Durability::process_crash_safe()),
     )
     .expect_err("no log to write");
-    match Error::from_store_error(&err) {
-        Some(Error::InvalidInput(why)) => assert!(why.contains("commit log"), "{why}"),
-        other => panic!("expected InvalidInput, got {other:?}"),
+    match err {
+        wacore::store::error::StoreError::Validation(why) => {
+            assert!(why.contains("commit log"), "{why}")
+        }
+        other => panic!("expected a validation error, got {other:?}"),
     }
 }
