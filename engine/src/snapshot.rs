@@ -7,7 +7,7 @@ use futures_channel::oneshot;
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 use crate::error::{Error, Result};
-use crate::tables::{DATA_TABLES, META};
+use crate::tables::{DATA_TABLES, META, META_LOG_EPOCH};
 
 /// `<file>.snapshot-<unix secs>-<sanitized name>`; the name keeps only
 /// `[A-Za-z0-9_.-]` (others become `_`), never `..`, at most 100 characters.
@@ -82,6 +82,8 @@ pub(crate) fn write_snapshot(db: &Database, target: &Path, extra: Option<&[u8]>)
             let (k, v) = row?;
             to.insert(k.value(), v.value())?;
         }
+        // A new incarnation: the source's commit log is not the copy's.
+        to.insert(META_LOG_EPOCH, crate::store::new_log_epoch())?;
     }
     for table in DATA_TABLES {
         let from = source.open_table(*table)?;

@@ -86,21 +86,15 @@ impl RedbStore {
         let path = path.as_ref();
         set_aside_unfinished_file(path)?;
         let log = crate::log::path_for(path);
-        let log_storage = || -> Result<Option<Box<dyn redb::StorageBackend>>> {
+        let log_storage = || -> Result<Option<(Box<dyn redb::StorageBackend>, bool)>> {
             // Relaxed mode keeps no log, but replays one a log mode left.
             if !config.durability.logs() && !log.exists() {
                 return Ok(None);
             }
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&log)
-                .map_err(|e| Error::io(format!("opening the commit log {}", log.display()), e))?;
-            let backend = redb::backends::FileBackend::new(file)
-                .map_err(|e| Error::Database(format!("the commit log: {e}")))?;
-            Ok(Some(Box::new(backend)))
+            Ok(Some((
+                open_log_file(&log)? as Box<dyn redb::StorageBackend>,
+                true,
+            )))
         };
         Ok(RedbStore::open_inner(
             |builder| builder.create(path),
@@ -150,7 +144,12 @@ impl RedbStore {
             Path::new(BACKEND_LABEL),
             None,
             config,
-            move || Ok(Some(Box::new(log) as Box<dyn redb::StorageBackend>)),
+            move || {
+                Ok(Some((
+                    Box::new(log) as Box<dyn redb::StorageBackend>,
+                    false,
+                )))
+            },
         )?)
     }
 
@@ -159,7 +158,7 @@ impl RedbStore {
         label: &Path,
         path: Option<PathBuf>,
         config: StoreConfig,
-        log_storage: impl FnOnce() -> Result<Option<Box<dyn redb::StorageBackend>>>,
+        log_storage: impl FnOnce() -> Result<Option<(Box<dyn redb::StorageBackend>, bool)>>,
     ) -> Result<RedbStore> {
         config.validate()?;
         // Wrapped at once: if anything below fails, closing a damaged file
@@ -175,7 +174,7 @@ impl RedbStore {
             redb_panicked(label, "reading the tables")
         })??;
         let journal = match log_storage()? {
-            Some(storage) => recover(&db, storage, label, &config)?,
+            Some((storage, is_file)) => recover(&db, storage, is_file, label, &config)?,
             None if matches!(
                 config.durability,
                 crate::Durability::ProcessCrashSafe { .. }
@@ -590,6 +589,9 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
                 meta.insert(META_FORMAT_VERSION, FORMAT_VERSION)?;
             }
         }
+        if meta.get(tables::META_LOG_EPOCH)?.is_none() {
+            meta.insert(tables::META_LOG_EPOCH, new_log_epoch())?;
+        }
     }
     for table in DATA_TABLES {
         txn.open_table(*table)?;
@@ -603,6 +605,7 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
 fn recover(
     db: &Database,
     storage: Box<dyn redb::StorageBackend>,
+    file_log: bool,
     label: &Path,
     config: &StoreConfig,
 ) -> Result<Option<Journal>> {
@@ -611,7 +614,21 @@ fn recover(
         .open_table(META)?
         .get(tables::META_LOG_LSN)?
         .map_or(0, |v| v.value());
-    let (mut log, replay) = CommitLog::open(storage, checkpoint, crate::log::path_for(label))?;
+    let epoch = db
+        .begin_read()?
+        .open_table(META)?
+        .get(tables::META_LOG_EPOCH)?
+        .map_or(0, |v| v.value());
+    let log_path = crate::log::path_for(label);
+    let stale = crate::log::epoch_of(&*storage)
+        .map_err(|e| Error::io(format!("reading the commit log {}", log_path.display()), e))?
+        .is_some_and(|found| found != epoch);
+    let storage = if stale {
+        set_aside_stale_log(storage, file_log.then_some(log_path.as_path()))?
+    } else {
+        storage
+    };
+    let (mut log, replay) = CommitLog::open(storage, checkpoint, epoch, log_path)?;
     if !replay.is_empty() {
         log::info!(
             "redb-storage: {}: replaying {} commit-log records",
@@ -629,6 +646,67 @@ fn recover(
             config.checkpoint_interval,
         )
     }))
+}
+
+/// A log whose epoch is not the database's belongs to another incarnation
+/// of the file (a restored backup or a copy put in place of the store): its
+/// records must not be replayed here. A log file is renamed to
+/// `<log>.stale-<unix secs>` (never deleted) and a new one created; a log
+/// on a custom backend is refused, since only its owner can say what it is.
+fn set_aside_stale_log(
+    storage: Box<dyn redb::StorageBackend>,
+    path: Option<&Path>,
+) -> Result<Box<dyn redb::StorageBackend>> {
+    let Some(path) = path else {
+        return Err(Error::Database(
+            "the commit log backend holds the log of another database (its epoch differs); \
+             pass an empty backend"
+                .into(),
+        ));
+    };
+    drop(storage);
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".stale-{}", wacore::time::now_secs()));
+    std::fs::rename(path, &aside).map_err(|e| {
+        Error::io(
+            format!("setting aside the stale commit log {}", path.display()),
+            e,
+        )
+    })?;
+    log::warn!(
+        "redb-storage: {} belonged to another incarnation of the store (a restored backup or a \
+         copy?); moved to {}",
+        path.display(),
+        std::path::Path::new(&aside).display()
+    );
+    open_log_file(path).map(|file| file as Box<dyn redb::StorageBackend>)
+}
+
+/// Opens (creating) the log file at `path`.
+fn open_log_file(path: &Path) -> Result<Box<redb::backends::FileBackend>> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening the commit log {}", path.display()), e))?;
+    let backend = redb::backends::FileBackend::new(file)
+        .map_err(|e| Error::Database(format!("the commit log: {e}")))?;
+    Ok(Box::new(backend))
+}
+
+/// A fresh `meta.log_epoch`: random per call (std's per-process random hash
+/// keys mixed with the clock), so two files never share one in practice.
+pub(crate) fn new_log_epoch() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }
 
 /// Hands out write sequence numbers (see `tables::META_WRITE_SEQ`).

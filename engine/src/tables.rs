@@ -16,6 +16,10 @@ pub(crate) type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
 pub(crate) const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
 /// META key: the on-disk format version of the whole file.
 pub(crate) const META_FORMAT_VERSION: &str = "format_version";
+/// META key: a random number naming this incarnation of the file; its
+/// commit log carries it, so a log left beside a restored backup or a copy
+/// is never replayed into it. A backup gets a new one.
+pub(crate) const META_LOG_EPOCH: &str = "log_epoch";
 /// META key: the LSN of the last commit-log record a checkpoint covers.
 pub(crate) const META_LOG_LSN: &str = "log_lsn";
 /// META key: the last write sequence number handed out (orders LID mappings).

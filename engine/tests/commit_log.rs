@@ -125,3 +125,34 @@ async fn process_crash_safe_mode_needs_a_log() {
         other => panic!("expected a validation error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_backup_put_in_place_of_the_store_ignores_the_log_left_beside_it() {
+    // Restore: the backup replaces the file, the old log stays. Its records
+    // (writes made after the backup) must not be replayed into the backup.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, backup) = (dir.path().join("s.redb"), dir.path().join("b.redb"));
+    let store = RedbStore::open_with(&path, no_checkpoints(Durability::Immediate)).unwrap();
+    store.put_session("a@lid", b"before").await.unwrap();
+    store.backup(&backup).await.unwrap();
+    store.put_session("a@lid", b"after").await.unwrap();
+    // A crash: the log holds "after", the file is at its last checkpoint.
+    let image = dir.path().join("image.redb");
+    crash_copy(&path, &image);
+    drop(store);
+    std::fs::copy(&backup, &image).unwrap();
+
+    let restored = RedbStore::open(&image).unwrap();
+    assert_eq!(
+        restored.get_session("a@lid").await.unwrap().as_deref(),
+        Some(&b"before"[..])
+    );
+    let set_aside = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("image.redb-log.stale-")
+        })
+        .count();
+    assert_eq!(set_aside, 1, "the old log is kept aside, not deleted");
+}

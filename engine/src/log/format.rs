@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! file:   header, then records from HEADER_LEN on
-//! header: magic "WRSLOG\r\n" (8 bytes), format version: u32, reserved: u32 (0)
+//! header: magic "WRSLOG\r\n" (8 bytes), format version: u32, reserved: u32 (0),
+//!         epoch: u64 (the database's `meta.log_epoch`: whose log this is)
 //! record: body_len: u32, crc32(body): u32, body
 //! body:   lsn: u64, changes: u32, then each change:
 //!         table_len: u8, table name (UTF-8), key_len: u32, key,
@@ -16,24 +17,26 @@
 /// The log format this build writes and the newest it reads.
 pub(crate) const LOG_FORMAT_VERSION: u32 = 1;
 /// Bytes before the first record.
-pub(crate) const HEADER_LEN: u64 = 16;
+pub(crate) const HEADER_LEN: u64 = 24;
 const MAGIC: &[u8; 8] = b"WRSLOG\r\n";
 /// Bytes of a record's length and checksum.
 pub(crate) const RECORD_PREFIX: usize = 8;
 
-/// The header of a log of this build's format.
-pub(crate) fn header() -> [u8; HEADER_LEN as usize] {
+/// The header of a log of this build's format for the database whose
+/// `meta.log_epoch` is `epoch`.
+pub(crate) fn header(epoch: u64) -> [u8; HEADER_LEN as usize] {
     let mut h = [0u8; HEADER_LEN as usize];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&LOG_FORMAT_VERSION.to_le_bytes());
+    h[16..24].copy_from_slice(&epoch.to_le_bytes());
     h
 }
 
 /// What a header says.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Header {
-    /// A log this build reads, of this format version.
-    Ours(u32),
+    /// A log this build reads: its format version and epoch.
+    Ours(u32, u64),
     /// A log of a newer format.
     Newer(u32),
     /// Not a log header (or too short).
@@ -45,10 +48,11 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Header {
         return Header::Foreign;
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
+    let epoch = u64::from_le_bytes(bytes[16..24].try_into().unwrap_or_default());
     if version > LOG_FORMAT_VERSION {
         Header::Newer(version)
     } else {
-        Header::Ours(version)
+        Header::Ours(version, epoch)
     }
 }
 
@@ -186,8 +190,8 @@ mod tests {
 
     #[test]
     fn headers_are_recognised() {
-        assert_eq!(parse_header(&header()), Header::Ours(1));
-        let mut newer = header();
+        assert_eq!(parse_header(&header(7)), Header::Ours(1, 7));
+        let mut newer = header(7);
         newer[8] = 9;
         assert_eq!(parse_header(&newer), Header::Newer(9));
         assert_eq!(parse_header(b"SQLite format 3\0"), Header::Foreign);

@@ -50,6 +50,20 @@ pub(crate) fn path_for(store: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The epoch a log's header names, if it is a log of this format with a
+/// header (`None`: empty, never written, newer or foreign; `open` says which).
+pub(crate) fn epoch_of(storage: &dyn StorageBackend) -> std::io::Result<Option<u64>> {
+    if storage.len()? < HEADER_LEN {
+        return Ok(None);
+    }
+    let mut header = [0u8; HEADER_LEN as usize];
+    storage.read(0, &mut header)?;
+    Ok(match format::parse_header(&header) {
+        Header::Ours(_, epoch) if header != [0u8; HEADER_LEN as usize] => Some(epoch),
+        _ => None,
+    })
+}
+
 /// Records to replay at open: `(lsn, changes)`, in order.
 pub(crate) type Replay = Vec<(u64, Vec<LoggedChange>)>;
 
@@ -76,9 +90,13 @@ impl CommitLog {
     /// Opens the log on `storage`, writing a header into an empty one.
     /// Returns it with the records to replay after `checkpoint_lsn`; the
     /// next record is written after them.
+    /// A log whose header names another epoch (the log of another
+    /// incarnation of the file: a restored backup, a copy) is not replayed:
+    /// the caller sets it aside first (`epoch_of`).
     pub(crate) fn open(
         storage: Box<dyn StorageBackend>,
         checkpoint_lsn: u64,
+        epoch: u64,
         label: PathBuf,
     ) -> Result<(CommitLog, Replay)> {
         let io = |what: &str| {
@@ -95,7 +113,7 @@ impl CommitLog {
         if len < HEADER_LEN || header == [0u8; HEADER_LEN as usize] {
             storage.set_len(GROWTH).map_err(io("creating"))?;
             storage
-                .write(0, &format::header())
+                .write(0, &format::header(epoch))
                 .map_err(io("creating"))?;
             storage.sync_data().map_err(io("creating"))?;
             let log = CommitLog {
@@ -109,7 +127,13 @@ impl CommitLog {
             return Ok((log, Vec::new()));
         }
         match format::parse_header(&header) {
-            Header::Ours(_) => {}
+            Header::Ours(_, found) if found == epoch => {}
+            Header::Ours(_, found) => {
+                return Err(Error::Database(format!(
+                    "internal: the commit log {} belongs to epoch {found}, the database to {epoch}",
+                    label.display()
+                )));
+            }
             Header::Newer(found) => {
                 return Err(Error::NewerLogFormat {
                     path: label,
@@ -327,7 +351,7 @@ mod tests {
     }
 
     fn reopen(disk: &Shared, checkpoint: u64) -> (CommitLog, Replay) {
-        CommitLog::open(Box::new(disk.clone()), checkpoint, "log".into()).unwrap()
+        CommitLog::open(Box::new(disk.clone()), checkpoint, 1, "log".into()).unwrap()
     }
 
     #[test]
@@ -388,10 +412,10 @@ mod tests {
 
         let newer = Shared::default();
         newer.set_len(64).unwrap();
-        let mut header = format::header();
+        let mut header = format::header(1);
         header[8] = 2;
         newer.write(0, &header).unwrap();
-        let err = CommitLog::open(Box::new(newer), 0, "log".into())
+        let err = CommitLog::open(Box::new(newer), 0, 1, "log".into())
             .err()
             .unwrap();
         assert!(
@@ -401,7 +425,7 @@ mod tests {
         let foreign = Shared::default();
         foreign.set_len(64).unwrap();
         foreign.write(0, b"SQLite format 3\0 and more").unwrap();
-        let err = CommitLog::open(Box::new(foreign), 0, "log".into())
+        let err = CommitLog::open(Box::new(foreign), 0, 1, "log".into())
             .err()
             .unwrap();
         assert!(matches!(err, Error::ForeignLog { .. }), "{err}");
