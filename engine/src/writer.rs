@@ -31,7 +31,8 @@
 //! 6. `Relaxed` and `ProcessCrashSafe` modes have a fast path: a caller that
 //!    finds the write gate free commits its request itself, non-durably (no
 //!    fsync; in `ProcessCrashSafe` mode after writing its log record to the
-//!    OS; microseconds), on its own thread, skipping two thread hops. If the gate is taken (the
+//!    OS; microseconds), on its own thread, skipping two thread hops; its
+//!    future then yields once to the executor, as an awaited write would. If the gate is taken (the
 //!    thread is committing a group or flushing with fsync), the caller does
 //!    not wait: it queues the request as usual. The gate also records when
 //!    the oldest not-yet-flushed commit happened, so the flush deadline
@@ -315,11 +316,35 @@ type Reply<T> = (bool, oneshot::Receiver<Result<T>>);
 
 async fn reply_future<T>(done: Option<Result<T>>, queued: Option<Reply<T>>) -> Result<T> {
     if let Some(done) = done {
+        // A direct commit finished on the caller's thread without waiting:
+        // give the executor a turn, as an awaited write would, so a task
+        // writing in a loop does not starve its thread's other tasks.
+        YieldOnce(false).await;
         return done;
     }
     match queued {
         Some((true, rx)) => rx.await.unwrap_or(Err(Error::WriterStopped)),
         _ => Err(Error::WriterStopped),
+    }
+}
+
+/// Pending once (after waking its task), then ready: a yield that works on
+/// any executor.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 
