@@ -48,7 +48,8 @@ enum Command {
     #[command(hide = true)]
     CrashChild(cli::CrashChildArgs),
     /// Inject an I/O error or a power cut at every write, sync and resize of a
-    /// workload on the redb engine, on a simulated disk; verify each recovery.
+    /// workload on the redb engine (database and commit log, every durability
+    /// mode), on simulated disks; verify each recovery.
     Faults(commands::faults::Args),
     /// Benchmark every workload on the bundled backends and raw redb side by
     /// side; ratio table, SVG chart, file size, open time, memory.
@@ -64,8 +65,8 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Put a backup in place of a store file, verified row for row.
     Restore(commands::backup::RestoreArgs),
-    /// The accounts of a redb store file, and its rows and bytes per table
-    /// and account.
+    /// The accounts of a redb store file, its rows and bytes per table and
+    /// account, or (`--rows`) the rows themselves decoded as JSON lines.
     Inspect(commands::inspect::Args),
     /// Write every row of a redb store file (or of one account) as a
     /// portable, versioned stream of JSON lines.
