@@ -230,6 +230,12 @@ impl CampaignReport {
         self.scenarios.iter().map(|s| s.fired).sum()
     }
 
+    /// Points past the end of a shorter run, over all scenarios
+    /// ([`PointOutcome::not_reached`]).
+    pub fn not_reached(&self) -> u64 {
+        self.scenarios.iter().map(|s| s.not_reached).sum()
+    }
+
     /// Every failure of every scenario.
     pub fn failures(&self) -> Vec<String> {
         self.scenarios

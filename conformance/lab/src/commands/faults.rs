@@ -58,11 +58,14 @@ pub fn run(args: Args) -> ExitCode {
     let failures = report.failures();
     let points: u64 = report.scenarios.iter().map(|s| s.points).sum();
     let summary = format!(
-        "{} faults injected at {points} fault points in {:.1} s",
+        "{} faults injected at {points} fault points ({} not reached) in {:.1} s",
         report.faults_injected(),
+        report.not_reached(),
         report.elapsed.as_secs_f64()
     );
-    let failed = failures.len() as u64 + points.saturating_sub(report.faults_injected());
+    // One failure per failing point: an error, or a fault that never fired
+    // in a run that reached it (`PointOutcome::not_reached`).
+    let failed = failures.len() as u64;
     let passed = points.saturating_sub(failed);
     if args.json {
         print_json(&serde_json::json!({
@@ -70,6 +73,7 @@ pub fn run(args: Args) -> ExitCode {
             "steps": campaign.steps,
             "points": points,
             "faults_injected": report.faults_injected(),
+            "not_reached": report.not_reached(),
             "seconds": report.elapsed.as_secs_f64(),
             "failures": failures,
             "passed": passed,
