@@ -22,6 +22,8 @@ use wacore::store::traits::Backend;
 use whatsapp_rust_redb_storage::portable::{Hex, Row, device_row};
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
+use crate::transfer::AccountRows;
+
 /// Something about the source the copy cannot change, said once per kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -31,16 +33,6 @@ pub struct Finding {
     pub rows: u64,
     /// What, and what the copy does about it.
     pub what: &'static str,
-}
-
-/// One account of the source: its rows, and a handle on it for verifying.
-pub struct SourceAccount {
-    /// The device id.
-    pub account: i32,
-    /// Every row, in import order.
-    pub rows: Vec<Row>,
-    /// The store, opened on this account, for reading rows back.
-    pub store: Arc<dyn Backend>,
 }
 
 /// Why the source could not be read.
@@ -145,14 +137,15 @@ fn query<T: QueryableByName<diesel::sqlite::Sqlite> + 'static>(
         .map_err(|e| format!("{sql}: {e}"))?)
 }
 
-/// Reads the SqliteStore file at `path`. Opening it through `SqliteStore`
-/// first applies the store's own pending migrations (as a bot upgrading to
-/// 0.7.0 would). No bot may be writing to it. Runs on a tokio runtime
-/// (SqliteStore needs one).
+/// Reads the SqliteStore file at `path`: every account's rows, each with
+/// the store opened on that account as the source to read rows back from.
+/// Opening it through `SqliteStore` first applies the store's own pending
+/// migrations (as a bot upgrading to 0.7.0 would). No bot may be writing to
+/// it. Runs on a tokio runtime (SqliteStore needs one).
 pub async fn read(
     path: &Path,
     mut progress: impl FnMut(i32, &str, usize),
-) -> Result<(Vec<SourceAccount>, Vec<Finding>), SourceError> {
+) -> Result<(Vec<AccountRows>, Vec<Finding>), SourceError> {
     let url = path
         .to_str()
         .ok_or("the SQLite path is not UTF-8")?
@@ -170,10 +163,10 @@ pub async fn read(
     for Id { n: account } in accounts {
         let store: Arc<dyn Backend> = Arc::new(SqliteStore::new_for_device(&url, account).await?);
         let rows = read_account(&mut conn, &*store, account, &mut findings, &mut progress).await?;
-        out.push(SourceAccount {
+        out.push(AccountRows {
             account,
             rows,
-            store,
+            source: Some(store),
         });
     }
     Ok((out, merge(findings)))
@@ -282,12 +275,7 @@ async fn read_account(
     let mut unreadable = 0;
     for BlobKey { k } in key_ids {
         match store.get_sync_key(&k).await? {
-            Some(key) => rows.push(Row::SyncKey {
-                key_id: Hex(k),
-                key_data: Hex(key.key_data),
-                fingerprint: Hex(key.fingerprint),
-                timestamp: key.timestamp,
-            }),
+            Some(key) => rows.push(Row::from_sync_key(k, key)),
             None => unreadable += 1,
         }
     }
@@ -305,18 +293,8 @@ async fn read_account(
         conn,
         "SELECT name AS a FROM app_state_versions WHERE device_id = ?",
     )? {
-        let s = store.get_version(&collection).await?;
-        rows.push(Row::AppStateVersion {
-            collection,
-            version: s.version,
-            hash: Hex(s.hash.to_vec()),
-            index_value_map: s
-                .index_value_map
-                .into_iter()
-                .map(|(k, v)| (k, Hex(v)))
-                .collect(),
-            mac_mismatch_fatal: s.mac_mismatch_fatal,
-        });
+        let state = store.get_version(&collection).await?;
+        rows.push(Row::from_app_state_version(collection, state));
     }
     let macs: Vec<MacRow> = query(
         conn,
@@ -350,13 +328,7 @@ async fn read_account(
     // Oldest first: an importer writing them in this order keeps the newest
     // mapping of a phone number the one `get_pn_mapping` answers.
     lids.sort_by(|a, b| (a.updated_at, &a.lid).cmp(&(b.updated_at, &b.lid)));
-    rows.extend(lids.into_iter().map(|e| Row::LidMapping {
-        lid: e.lid,
-        phone_number: e.phone_number,
-        created_at: e.created_at,
-        updated_at: e.updated_at,
-        learning_source: e.learning_source,
-    }));
+    rows.extend(lids.into_iter().map(Row::from_lid_mapping));
     let base_keys: Vec<PairBlob> = query(
         conn,
         "SELECT address AS a, message_id AS b, base_key AS blob, created_at AS ts FROM base_keys WHERE device_id = ?",
@@ -372,23 +344,9 @@ async fn read_account(
         conn,
         "SELECT user_id AS a FROM device_registry WHERE device_id = ?",
     )? {
-        if let Some(r) = store.get_devices(&user).await? {
-            truncated += u64::from(r.timestamp < 0);
-            rows.push(Row::DeviceList {
-                user,
-                devices: r
-                    .devices
-                    .into_iter()
-                    .map(|d| whatsapp_rust_redb_storage::portable::ListedDevice {
-                        device_id: d.device_id,
-                        key_index: d.key_index,
-                        is_hosted: d.is_hosted,
-                    })
-                    .collect(),
-                timestamp: r.timestamp,
-                phash: r.phash,
-                raw_id: r.raw_id,
-            });
+        if let Some(record) = store.get_devices(&user).await? {
+            truncated += u64::from(record.timestamp < 0);
+            rows.push(Row::from_device_list(record));
         }
     }
     note(
@@ -408,13 +366,8 @@ async fn read_account(
         }
     }
     for jid in store.get_all_tc_token_jids().await? {
-        if let Some(e) = store.get_tc_token(&jid).await? {
-            rows.push(Row::TcToken {
-                jid,
-                token: Hex(e.token),
-                token_timestamp: e.token_timestamp,
-                sender_timestamp: e.sender_timestamp,
-            });
+        if let Some(entry) = store.get_tc_token(&jid).await? {
+            rows.push(Row::from_tc_token(jid, entry));
         }
     }
     let sent: Vec<PairBlob> = query(

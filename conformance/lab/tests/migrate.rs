@@ -23,10 +23,10 @@ use whatsapp_rust::store::persistence_manager::PersistenceManager;
 use whatsapp_rust::store::signal_adapter::SignalProtocolStoreAdapter;
 use whatsapp_rust::store::signal_cache::SignalStoreCache;
 use whatsapp_rust_conformance_lab::sqlite_source;
-use whatsapp_rust_conformance_lab::transfer::{AccountRows, Destination, copy};
+use whatsapp_rust_conformance_lab::transfer::{Destination, copy};
 use whatsapp_rust_postgres_storage::{PostgresConfig, PostgresStore};
 use whatsapp_rust_redb_storage::RedbStore;
-use whatsapp_rust_redb_storage::portable::TABLES;
+use whatsapp_rust_redb_storage::portable;
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
 /// One side of the conversation: the client's device stores.
@@ -252,20 +252,12 @@ where
     let (accounts, findings) = sqlite_source::read(&sqlite_path, |_, _, _| {})
         .await
         .unwrap();
-    let accounts: Vec<AccountRows> = accounts
-        .into_iter()
-        .map(|a| AccountRows {
-            account: a.account,
-            rows: a.rows,
-            source: Some(a.store),
-        })
-        .collect();
     let destination = Destination::open(destination, schema).await.unwrap();
     let report = copy(&accounts, &destination, false, |_, _, _| {})
         .await
         .unwrap();
     assert!(report.differences.is_empty(), "{:#?}", report.differences);
-    for table in TABLES {
+    for table in portable::tables() {
         assert!(
             report.written.get(table).copied().unwrap_or(0) > 0,
             "no {table} row copied: {report:#?}"
@@ -341,7 +333,11 @@ async fn a_client_migrated_to_redb_keeps_its_identity_and_decrypts_the_next_mess
         })
         .collect();
     tables.dedup();
-    assert_eq!(tables, TABLES, "inspect --rows all");
+    assert_eq!(
+        tables,
+        portable::tables().collect::<Vec<_>>(),
+        "inspect --rows all"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use wacore::store::Device;
 use wacore::store::error::StoreError;
 use wacore::store::traits::{AppStateSyncKey, DeviceListRecord, LidPnMappingEntry, TcTokenEntry};
 
-use super::{AccountRow, DeviceSummary, Hex, ListedDevice, Row};
+use super::{AccountRow, DeviceSummary, Hex, Row};
 use crate::RedbStore;
 use crate::error::{Error, Result};
 use crate::keys::{Key, device_id_of, id_of, message_of, name_of, scoped_of};
@@ -24,7 +24,7 @@ use crate::tables::{self, Table};
 impl RedbStore {
     /// Calls `sink` with every row of every account of the file (or of
     /// `account` only), from one read snapshot: accounts in device-id order,
-    /// tables in [`super::TABLES`] order, rows in key order (LID mappings in
+    /// tables in [`tables`] order, rows in key order (LID mappings in
     /// the order they were written). Stops at the first error of `sink`.
     /// Reads every row: seconds on a large file.
     pub fn export_rows(
@@ -55,8 +55,9 @@ impl RedbStore {
     }
 }
 
-/// The tables exported, in [`super::TABLES`] order (the PN index and the
-/// cache tables are left out: see the module docs).
+/// The tables exported, in import order: the device first (some stores
+/// refuse other rows of an account without it). The PN index and the cache
+/// tables are left out (see the module docs).
 const EXPORTED: &[Table] = &[
     tables::DEVICES,
     tables::IDENTITIES,
@@ -78,6 +79,11 @@ const EXPORTED: &[Table] = &[
     tables::PENDING_INBOUND,
     tables::MSG_SECRETS,
 ];
+
+/// Every table name a [`Row`] can carry ([`Row::table`]), in import order.
+pub fn tables() -> impl Iterator<Item = &'static str> {
+    EXPORTED.iter().map(|t| t.name())
+}
 
 /// Every row of one table, with its account.
 fn table_rows(txn: &ReadTransaction, table: &'static Table) -> Result<Vec<(i32, Row)>> {
@@ -131,31 +137,12 @@ fn decode_row(name: &'static str, key: &[u8], value: &[u8]) -> Result<Row> {
             address: text(name_of(key))?,
             record: Hex(Blob::decode(value)?.0),
         },
-        "sync_key" => {
-            let k = AppStateSyncKey::decode(value)?;
-            Row::SyncKey {
-                key_id: hex(name_of(key)),
-                key_data: Hex(k.key_data),
-                fingerprint: Hex(k.fingerprint),
-                timestamp: k.timestamp,
-            }
-        }
+        "sync_key" => Row::from_sync_key(name_of(key).to_vec(), AppStateSyncKey::decode(value)?),
         "latest_sync_key" => Row::LatestSyncKey {
             key_id: Hex(Blob::decode(value)?.0),
         },
         "app_state_version" => {
-            let s = HashState::decode(value)?;
-            Row::AppStateVersion {
-                collection: text(name_of(key))?,
-                version: s.version,
-                hash: hex(&s.hash),
-                index_value_map: s
-                    .index_value_map
-                    .into_iter()
-                    .map(|(k, v)| (k, Hex(v)))
-                    .collect(),
-                mac_mismatch_fatal: s.mac_mismatch_fatal,
-            }
+            Row::from_app_state_version(text(name_of(key))?, HashState::decode(value)?)
         }
         "mutation_mac" => {
             let (collection, index_mac) = scoped_of(key, name)?;
@@ -175,16 +162,7 @@ fn decode_row(name: &'static str, key: &[u8], value: &[u8]) -> Result<Row> {
                 has_key: SenderKeyStatus::decode(value)?.0,
             }
         }
-        "lid_mapping" => {
-            let e = LidPnMappingEntry::decode(value)?;
-            Row::LidMapping {
-                lid: e.lid,
-                phone_number: e.phone_number,
-                created_at: e.created_at,
-                updated_at: e.updated_at,
-                learning_source: e.learning_source,
-            }
-        }
+        "lid_mapping" => Row::from_lid_mapping(LidPnMappingEntry::decode(value)?),
         "base_key" => {
             let (address, message_id) = scoped_of(key, name)?;
             Row::BaseKey {
@@ -193,37 +171,12 @@ fn decode_row(name: &'static str, key: &[u8], value: &[u8]) -> Result<Row> {
                 base_key: Hex(Blob::decode(value)?.0),
             }
         }
-        "device_list" => {
-            let r = DeviceListRecord::decode(value)?;
-            Row::DeviceList {
-                user: r.user,
-                devices: r
-                    .devices
-                    .into_iter()
-                    .map(|d| ListedDevice {
-                        device_id: d.device_id,
-                        key_index: d.key_index,
-                        is_hosted: d.is_hosted,
-                    })
-                    .collect(),
-                timestamp: r.timestamp,
-                phash: r.phash,
-                raw_id: r.raw_id,
-            }
-        }
+        "device_list" => Row::from_device_list(DeviceListRecord::decode(value)?),
         "group_metadata" => Row::GroupMetadata {
             group: text(name_of(key))?,
             blob: Hex(Blob::decode(value)?.0),
         },
-        "tc_token" => {
-            let e = TcTokenEntry::decode(value)?;
-            Row::TcToken {
-                jid: text(name_of(key))?,
-                token: Hex(e.token),
-                token_timestamp: e.token_timestamp,
-                sender_timestamp: e.sender_timestamp,
-            }
-        }
+        "tc_token" => Row::from_tc_token(text(name_of(key))?, TcTokenEntry::decode(value)?),
         "sent_message" => {
             let (chat, message_id) = scoped_of(key, name)?;
             let r = StampedBlob::decode(value)?;

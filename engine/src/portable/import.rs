@@ -6,7 +6,7 @@
 //! pending inbound, mutation MACs per collection and version). [`verify`]
 //! reads one row's key through the trait's getters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,11 +14,12 @@ use wacore::appstate::hash::HashState;
 use wacore::appstate::processor::AppStateMutationMAC;
 use wacore::store::error::StoreError;
 use wacore::store::traits::{
-    AppStateSyncKey, Backend, DeviceInfo, DeviceListRecord, LidPnMappingEntry, MsgSecretEntry,
+    AppStateSyncKey, Backend, DeviceListRecord, LidPnMappingEntry, MsgSecretEntry,
     PendingInboundRow, TcTokenEntry,
 };
 
-use super::{Hex, ListedDevice, Row, TABLES};
+use super::convert::{array, device_list, hash_state, invalid};
+use super::{Hex, Row, tables};
 
 /// Rows written per table by [`import`].
 pub type ImportCounts = BTreeMap<&'static str, u64>;
@@ -36,60 +37,8 @@ pub enum Verdict {
     NotReadable(&'static str),
 }
 
-fn invalid(what: &str) -> StoreError {
-    StoreError::Validation(what.to_owned())
-}
-
-fn array<const N: usize>(bytes: &Hex, what: &str) -> Result<[u8; N], StoreError> {
-    bytes
-        .0
-        .as_slice()
-        .try_into()
-        .map_err(|_| invalid(&format!("{what}: {} bytes, expected {N}", bytes.0.len())))
-}
-
-fn hash_state(
-    version: u64,
-    hash: &Hex,
-    index_value_map: &BTreeMap<String, Hex>,
-    mac_mismatch_fatal: bool,
-) -> Result<HashState, StoreError> {
-    Ok(HashState {
-        version,
-        hash: array(hash, "app_state_version hash")?,
-        index_value_map: index_value_map
-            .iter()
-            .map(|(k, v)| (k.clone(), v.0.clone()))
-            .collect::<HashMap<_, _>>(),
-        mac_mismatch_fatal,
-    })
-}
-
-fn device_list(
-    user: &str,
-    devices: &[ListedDevice],
-    timestamp: i64,
-    phash: &Option<String>,
-    raw_id: Option<u32>,
-) -> DeviceListRecord {
-    DeviceListRecord {
-        user: user.to_owned(),
-        devices: devices
-            .iter()
-            .map(|d| DeviceInfo {
-                device_id: d.device_id,
-                key_index: d.key_index,
-                is_hosted: d.is_hosted,
-            })
-            .collect(),
-        timestamp,
-        phash: phash.clone(),
-        raw_id,
-    }
-}
-
 /// Writes one account's `rows` into `store` (a handle on that account),
-/// table by table in [`TABLES`] order; later rows win over earlier ones with
+/// table by table in [`tables`] order; later rows win over earlier ones with
 /// the same key, as in the trait. Returns the rows written per table.
 ///
 /// The latest sync key id is restored by writing its key last (the trait
@@ -98,13 +47,13 @@ fn device_list(
 pub async fn import(store: &dyn Backend, rows: &[Row]) -> Result<ImportCounts, StoreError> {
     let mut by_table: BTreeMap<usize, Vec<&Row>> = BTreeMap::new();
     for row in rows {
-        let position = TABLES.iter().position(|t| *t == row.table()).unwrap_or(0);
+        let position = tables().position(|t| t == row.table()).unwrap_or(0);
         by_table.entry(position).or_default().push(row);
     }
     let mut counts = ImportCounts::new();
-    for (position, group) in by_table {
+    for group in by_table.into_values() {
         import_group(store, &group, rows).await?;
-        counts.insert(TABLES[position], group.len() as u64);
+        counts.insert(group[0].table(), group.len() as u64);
     }
     Ok(counts)
 }

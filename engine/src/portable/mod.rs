@@ -24,6 +24,7 @@
 //!
 //! [`RedbStore::export_rows`]: crate::RedbStore::export_rows
 
+mod convert;
 mod export;
 mod hex;
 mod import;
@@ -31,7 +32,7 @@ mod stream;
 
 use serde::{Deserialize, Serialize};
 
-pub use export::{device_of, device_row, device_summary};
+pub use export::{device_of, device_row, device_summary, tables};
 pub use hex::Hex;
 pub use import::{ImportCounts, Verdict, import, verify};
 pub use stream::{FORMAT_NAME, FORMAT_VERSION, StreamError, StreamReader, StreamWriter};
@@ -248,27 +249,3 @@ impl Row {
         }
     }
 }
-
-/// Every table name a [`Row`] can carry, in import order (the device first:
-/// some stores refuse other rows of an account without it).
-pub const TABLES: &[&str] = &[
-    "device",
-    "identity",
-    "session",
-    "prekey",
-    "signed_prekey",
-    "sender_key",
-    "sync_key",
-    "latest_sync_key",
-    "app_state_version",
-    "mutation_mac",
-    "sender_key_device",
-    "lid_mapping",
-    "base_key",
-    "device_list",
-    "group_metadata",
-    "tc_token",
-    "sent_message",
-    "pending_inbound",
-    "msg_secret",
-];

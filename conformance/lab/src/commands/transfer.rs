@@ -182,14 +182,6 @@ pub fn migrate(args: MigrateArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let accounts = accounts
-        .into_iter()
-        .map(|a| AccountRows {
-            account: a.account,
-            rows: a.rows,
-            source: Some(a.store),
-        })
-        .collect();
     run_copy("migrate", accounts, findings, &args.destination)
 }
 
