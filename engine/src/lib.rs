@@ -68,6 +68,7 @@ pub use cache::{DEFAULT_CACHE_BYTES, RedbCacheStore};
 pub use config::{Durability, StoreConfig};
 pub use error::Error;
 pub use inventory::TableUsage;
+pub use log::path_for as commit_log_path;
 pub use records::{decode_any as decode_record, record_types};
 pub use store::RedbStore;
 pub use writer::WriterStats;

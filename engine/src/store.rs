@@ -120,14 +120,7 @@ impl RedbStore {
         backend: impl redb::StorageBackend,
         config: StoreConfig,
     ) -> Result<RedbStore, StoreError> {
-        reset_unfinished_backend(&backend)?;
-        Ok(RedbStore::open_inner(
-            |builder| builder.create_with_backend(backend),
-            Path::new(BACKEND_LABEL),
-            None,
-            config,
-            || Ok(None),
-        )?)
+        RedbStore::on_backend(backend, None, config)
     }
 
     /// Like [`RedbStore::open_on_backend`], with the commit log on a second
@@ -138,18 +131,21 @@ impl RedbStore {
         log: impl redb::StorageBackend,
         config: StoreConfig,
     ) -> Result<RedbStore, StoreError> {
+        RedbStore::on_backend(backend, Some(Box::new(log)), config)
+    }
+
+    fn on_backend(
+        backend: impl redb::StorageBackend,
+        log: Option<Box<dyn redb::StorageBackend>>,
+        config: StoreConfig,
+    ) -> Result<RedbStore, StoreError> {
         reset_unfinished_backend(&backend)?;
         Ok(RedbStore::open_inner(
             |builder| builder.create_with_backend(backend),
             Path::new(BACKEND_LABEL),
             None,
             config,
-            move || {
-                Ok(Some((
-                    Box::new(log) as Box<dyn redb::StorageBackend>,
-                    false,
-                )))
-            },
+            move || Ok(log.map(|log| (log, false))),
         )?)
     }
 
@@ -609,16 +605,11 @@ fn recover(
     label: &Path,
     config: &StoreConfig,
 ) -> Result<Option<Journal>> {
-    let checkpoint = db
-        .begin_read()?
-        .open_table(META)?
-        .get(tables::META_LOG_LSN)?
-        .map_or(0, |v| v.value());
-    let epoch = db
-        .begin_read()?
-        .open_table(META)?
-        .get(tables::META_LOG_EPOCH)?
-        .map_or(0, |v| v.value());
+    let (checkpoint, epoch) = {
+        let meta = db.begin_read()?.open_table(META)?;
+        let get = |key| Ok::<_, Error>(meta.get(key)?.map_or(0, |v| v.value()));
+        (get(tables::META_LOG_LSN)?, get(tables::META_LOG_EPOCH)?)
+    };
     let log_path = crate::log::path_for(label);
     let stale = crate::log::epoch_of(&*storage)
         .map_err(|e| Error::io(format!("reading the commit log {}", log_path.display()), e))?

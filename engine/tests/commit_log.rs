@@ -4,22 +4,16 @@
 //! replay; a log of a newer format or a foreign file at the log's path is
 //! refused, untouched; process-crash-safe mode needs a log.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use wacore::store::traits::{AppSyncStore, SignalStore};
-use whatsapp_rust_redb_storage::{Durability, Error, RedbStore, StoreConfig};
-
-fn log_of(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push("-log");
-    PathBuf::from(name)
-}
+use whatsapp_rust_redb_storage::{Durability, Error, RedbStore, StoreConfig, commit_log_path};
 
 /// Copies the store and its log while the store is open: a crash image.
 fn crash_copy(from: &Path, to: &Path) {
     std::fs::copy(from, to).unwrap();
-    std::fs::copy(log_of(from), log_of(to)).unwrap();
+    std::fs::copy(commit_log_path(from), commit_log_path(to)).unwrap();
 }
 
 fn no_checkpoints(durability: Durability) -> StoreConfig {
@@ -89,9 +83,9 @@ async fn a_newer_or_foreign_log_is_refused_and_left_untouched() {
     store.put_session("a@lid", b"x").await.unwrap();
     store.close().await.unwrap();
 
-    let mut log = std::fs::read(log_of(&path)).unwrap();
+    let mut log = std::fs::read(commit_log_path(&path)).unwrap();
     log[8] = 9; // format version 9
-    std::fs::write(log_of(&path), &log).unwrap();
+    std::fs::write(commit_log_path(&path), &log).unwrap();
     let err = RedbStore::open(&path).expect_err("a newer log is refused");
     let engine = Error::from_store_error(&err).unwrap();
     assert!(
@@ -99,16 +93,20 @@ async fn a_newer_or_foreign_log_is_refused_and_left_untouched() {
         "{engine}"
     );
     assert!(engine.to_string().contains("upgrade"), "{engine}");
-    assert_eq!(std::fs::read(log_of(&path)).unwrap(), log, "left untouched");
+    assert_eq!(
+        std::fs::read(commit_log_path(&path)).unwrap(),
+        log,
+        "left untouched"
+    );
 
     let foreign = b"SQLite format 3\0 and so on".to_vec();
-    std::fs::write(log_of(&path), &foreign).unwrap();
+    std::fs::write(commit_log_path(&path), &foreign).unwrap();
     let err = RedbStore::open(&path).expect_err("a foreign file is refused");
     assert!(matches!(
         Error::from_store_error(&err),
         Some(Error::ForeignLog { .. })
     ));
-    assert_eq!(std::fs::read(log_of(&path)).unwrap(), foreign);
+    assert_eq!(std::fs::read(commit_log_path(&path)).unwrap(), foreign);
 }
 
 #[tokio::test]

@@ -43,8 +43,9 @@ use crate::error::{Error, Result};
 use crate::tables;
 use format::{HEADER_LEN, Header, LOG_FORMAT_VERSION, LoggedChange, RECORD_PREFIX};
 
-/// The log file of the store file at `store`.
-pub(crate) fn path_for(store: &Path) -> PathBuf {
+/// The commit log's file for the store file at `store` (`<store>-log`):
+/// back it up with the store, or use `RedbStore::backup`, which needs none.
+pub fn path_for(store: &Path) -> PathBuf {
     let mut name = store.as_os_str().to_owned();
     name.push("-log");
     PathBuf::from(name)

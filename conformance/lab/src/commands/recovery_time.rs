@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wacore::store::traits::{Backend, SignalStore};
-use whatsapp_rust_redb_storage::{RedbStore, StoreConfig};
+use whatsapp_rust_redb_storage::{RedbStore, StoreConfig, commit_log_path};
 
 use super::bench::fill_sessions;
 
@@ -25,14 +25,9 @@ pub(crate) async fn open_after_crash(dir: &Path, mb: u64) -> Result<Vec<String>,
     let rows = mb * 1000 * 1000 / 1100;
     fill_sessions(&(Arc::new(store.clone()) as Arc<dyn Backend>), rows).await?;
     let copy = dir.join("crash-copy.redb");
-    let log_of = |p: &Path| {
-        let mut name = p.as_os_str().to_owned();
-        name.push("-log");
-        std::path::PathBuf::from(name)
-    };
     std::fs::copy(&live, &copy).map_err(|e| e.to_string())?;
-    std::fs::copy(log_of(&live), log_of(&copy)).map_err(|e| e.to_string())?;
-    let log_bytes = std::fs::metadata(log_of(&copy)).map_or(0, |m| m.len());
+    std::fs::copy(commit_log_path(&live), commit_log_path(&copy)).map_err(|e| e.to_string())?;
+    let log_bytes = std::fs::metadata(commit_log_path(&copy)).map_or(0, |m| m.len());
     drop(store);
 
     let start = Instant::now();
