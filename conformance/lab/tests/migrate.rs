@@ -78,6 +78,23 @@ impl Party {
         .expect("bundle")
     }
 
+    /// Starts a session with `peer` from its prekey bundle.
+    async fn start_session_with(&self, peer: &Party) {
+        let bundle = peer.bundle().await;
+        let mut s = self.stores().await;
+        let mut rng = rand::make_rng::<rand::rngs::StdRng>();
+        process_prekey_bundle(
+            &peer.address,
+            &mut s.session_store,
+            &mut s.identity_store,
+            &bundle,
+            &mut rng,
+            UsePQRatchet::No,
+        )
+        .await
+        .expect("process the peer's bundle");
+    }
+
     async fn encrypt(&self, to: &ProtocolAddress, text: &str) -> CiphertextMessage {
         let mut s = self.stores().await;
         let message = message_encrypt(
@@ -221,19 +238,7 @@ where
     let identity_before = alice.pm.get_device_snapshot().identity_key.public_key;
 
     // Bob starts a session from Alice's bundle; they exchange a message each.
-    let bundle = alice.bundle().await;
-    let mut s = bob.stores().await;
-    let mut rng = rand::make_rng::<rand::rngs::StdRng>();
-    process_prekey_bundle(
-        &alice.address,
-        &mut s.session_store,
-        &mut s.identity_store,
-        &bundle,
-        &mut rng,
-        UsePQRatchet::No,
-    )
-    .await
-    .expect("bob processes alice's bundle");
+    bob.start_session_with(&alice).await;
     let first = bob.encrypt(&alice.address, "hello alice").await;
     assert_eq!(
         alice.decrypt(&bob.address, &first).await.unwrap(),
@@ -359,19 +364,7 @@ async fn without_the_session_the_next_message_does_not_decrypt() {
     let alice = Party::new(Arc::new(wacore::store::InMemoryBackend::new()), "alice").await;
     let bob = Party::new(Arc::new(wacore::store::InMemoryBackend::new()), "bob").await;
     let other = Party::new(Arc::new(wacore::store::InMemoryBackend::new()), "alice").await;
-    let bundle = alice.bundle().await;
-    let mut s = bob.stores().await;
-    let mut rng = rand::make_rng::<rand::rngs::StdRng>();
-    process_prekey_bundle(
-        &alice.address,
-        &mut s.session_store,
-        &mut s.identity_store,
-        &bundle,
-        &mut rng,
-        UsePQRatchet::No,
-    )
-    .await
-    .unwrap();
+    bob.start_session_with(&alice).await;
     let first = bob.encrypt(&alice.address, "hi").await;
     assert_eq!(alice.decrypt(&bob.address, &first).await.unwrap(), "hi");
     let next = bob.encrypt(&alice.address, "again").await;

@@ -65,6 +65,18 @@ fn unstamped(rows: Vec<AccountRow>) -> Vec<AccountRow> {
         .collect()
 }
 
+/// A redb store at `path` filled by one random model sequence of 400 steps
+/// (one sequence: the model starts empty), checked against the model.
+async fn filled_store(path: &std::path::Path, seed: u8) -> (RedbStore, Arc<dyn Backend>) {
+    let store = RedbStore::open(path).unwrap();
+    let dynamic: Arc<dyn Backend> = Arc::new(store.clone());
+    let fill = &sequences(seed, 1, 400)[0];
+    check_sequence(&dynamic, RedbFactory.capabilities(), fill)
+        .await
+        .unwrap();
+    (store, dynamic)
+}
+
 async fn import_all(rows: &[AccountRow], store: &dyn Backend) {
     let only: Vec<Row> = rows.iter().map(|r| r.row.clone()).collect();
     portable::import(store, &only).await.unwrap();
@@ -86,11 +98,7 @@ fn copies_behave_as_the_original_under_the_same_sequences() {
         for seed in 1..=4u8 {
             let dir = tempfile::tempdir().unwrap();
             let path = |name: &str| dir.path().join(name);
-            let original = RedbStore::open(path("original.redb")).unwrap();
-            let original_dyn: Arc<dyn Backend> = Arc::new(original.clone());
-            // One sequence: the model starts empty.
-            let fill = &sequences(seed, 1, 400)[0];
-            check_sequence(&original_dyn, caps, fill).await.unwrap();
+            let (original, _) = filled_store(&path("original.redb"), seed).await;
             original.backup(path("backup.redb")).await.unwrap();
             let rows = exported(&original);
             assert!(rows.len() > 20, "seed {seed}: only {} rows", rows.len());
@@ -134,11 +142,7 @@ fn a_store_that_drops_a_table_on_import_is_caught() {
     let caps = RedbFactory.capabilities();
     Executor::TokioMultiThread.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let original = RedbStore::open(dir.path().join("a.redb")).unwrap();
-        let original_dyn: Arc<dyn Backend> = Arc::new(original.clone());
-        // One sequence: the model starts empty.
-        let fill = &sequences(9, 1, 400)[0];
-        check_sequence(&original_dyn, caps, fill).await.unwrap();
+        let (original, original_dyn) = filled_store(&dir.path().join("a.redb"), 9).await;
         let rows: Vec<Row> = exported(&original)
             .into_iter()
             .map(|r| r.row)
@@ -169,11 +173,7 @@ fn imports_into_postgres_behave_as_the_original() {
     let caps = RedbFactory.capabilities();
     Executor::TokioMultiThread.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let original = RedbStore::open(dir.path().join("a.redb")).unwrap();
-        let original_dyn: Arc<dyn Backend> = Arc::new(original.clone());
-        // One sequence: the model starts empty.
-        let fill = &sequences(5, 1, 400)[0];
-        check_sequence(&original_dyn, caps, fill).await.unwrap();
+        let (original, original_dyn) = filled_store(&dir.path().join("a.redb"), 5).await;
         let rows = through_stream(&exported(&original));
         let schema = format!("round_trip_{}", std::process::id());
         let pg = whatsapp_rust_postgres_storage::PostgresStore::connect(
