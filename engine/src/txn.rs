@@ -37,7 +37,7 @@ impl<'a> Tx<'a> {
     /// Opens a data table for reading and writing.
     pub(crate) fn open_table(&self, table: Table) -> Result<LoggedTable<'_>, TableError> {
         Ok(LoggedTable {
-            name: name_of(table),
+            definition: table,
             table: self.txn.open_table(table)?,
             changes: self.changes.as_ref(),
         })
@@ -74,17 +74,10 @@ impl<'a> Tx<'a> {
     }
 }
 
-/// The `'static` name of a data table (the constants' names are literals).
-fn name_of(table: Table) -> &'static str {
-    tables::DATA_TABLES
-        .iter()
-        .find(|t| t.name() == table.name())
-        .map_or("unknown", |t| t.name())
-}
-
 /// A data table of a [`Tx`]: reads through `Deref`, writes recorded.
 pub(crate) struct LoggedTable<'t> {
-    name: &'static str,
+    /// Its definition, for the name the log records.
+    definition: Table,
     table: redb::Table<'t, &'static [u8], &'static [u8]>,
     changes: Option<&'t RefCell<RecordBuf>>,
 }
@@ -111,7 +104,9 @@ impl<'t> LoggedTable<'t> {
 
     fn record(&self, key: &[u8], value: Option<&[u8]>) {
         if let Some(changes) = self.changes {
-            changes.borrow_mut().push(self.name, key, value);
+            changes
+                .borrow_mut()
+                .push(self.definition.name(), key, value);
         }
     }
 }
