@@ -430,12 +430,11 @@ impl WriterLoop {
         let Some(journal) = state.journal.as_mut() else {
             return;
         };
-        let before = journal.checkpoints;
-        if let Err(e) = journal.maybe_checkpoint(&self.db, force) {
-            log::error!("redb-storage: a checkpoint failed: {e}");
+        match journal.maybe_checkpoint(&self.db, force) {
+            Ok(true) => self.count(&self.counters.checkpoints, 1),
+            Ok(false) => {}
+            Err(e) => log::error!("redb-storage: a checkpoint failed: {e}"),
         }
-        let done = journal.checkpoints - before;
-        self.count(&self.counters.checkpoints, done as usize);
     }
 
     /// Waits for the next message, waking up to flush (Relaxed,

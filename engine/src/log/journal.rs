@@ -28,9 +28,6 @@ pub(crate) struct Journal {
     /// A record started a new checkpoint period since `wants_attention`
     /// last ran: the writer thread must learn the new deadline.
     news: bool,
-    /// Counters for `WriterStats`.
-    pub(crate) syncs: u64,
-    pub(crate) checkpoints: u64,
 }
 
 impl Journal {
@@ -49,8 +46,6 @@ impl Journal {
             checkpoint_interval,
             poisoned: false,
             news: false,
-            syncs: 0,
-            checkpoints: 0,
         }
     }
 
@@ -68,7 +63,6 @@ impl Journal {
         }
         let written = self.log.append(changes).and_then(|_| {
             if self.sync_each {
-                self.syncs += 1;
                 self.log.sync()
             } else {
                 Ok(())
@@ -107,7 +101,6 @@ impl Journal {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
-        self.syncs += 1;
         self.log.sync().inspect_err(|_| self.poisoned = true)
     }
 
@@ -117,13 +110,13 @@ impl Journal {
     }
 
     /// Checkpoints if the log is large or old enough, or if `force` and any
-    /// record awaits one: a durable redb commit recording the last LSN,
+    /// record awaits one (returns whether it did): a durable redb commit recording the last LSN,
     /// then the log restarts at its beginning. Every record's transaction
     /// has committed by now (the writer thread does both, in order).
-    pub(crate) fn maybe_checkpoint(&mut self, db: &Database, force: bool) -> Result<()> {
+    pub(crate) fn maybe_checkpoint(&mut self, db: &Database, force: bool) -> Result<bool> {
         let lsn = self.log.last_lsn();
         if lsn == self.checkpoint_lsn || self.poisoned {
-            return Ok(());
+            return Ok(false);
         }
         let due = force
             || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
@@ -131,7 +124,7 @@ impl Journal {
                 .checkpoint_deadline()
                 .is_some_and(|d| d <= Instant::now());
         if !due {
-            return Ok(());
+            return Ok(false);
         }
         let checkpoint = (|| -> Result<()> {
             let mut txn = db.begin_write()?;
@@ -146,7 +139,6 @@ impl Journal {
         self.log.checkpointed();
         self.checkpoint_lsn = lsn;
         self.first_unchecked = None;
-        self.checkpoints += 1;
-        Ok(())
+        Ok(true)
     }
 }
