@@ -221,7 +221,7 @@ fn decode_row(name: &'static str, key: &[u8], value: &[u8]) -> Result<Row> {
 /// Orders LID mappings by the write sequence their phone-number index entry
 /// recorded, so an importer writing them in this order breaks ties on
 /// `updated_at` (`get_pn_mapping`) as this file does.
-fn sort_by_write_order(txn: &ReadTransaction, rows: &mut [(i32, Row)]) -> Result<()> {
+fn sort_by_write_order(txn: &ReadTransaction, rows: &mut Vec<(i32, Row)>) -> Result<()> {
     let index = txn.open_table(tables::PN_INDEX)?;
     let mut seqs = Vec::with_capacity(rows.len());
     for (device_id, row) in rows.iter() {
@@ -239,10 +239,9 @@ fn sort_by_write_order(txn: &ReadTransaction, rows: &mut [(i32, Row)]) -> Result
         };
         seqs.push(seq);
     }
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| (rows[i].0, seqs[i]));
-    let sorted: Vec<(i32, Row)> = order.iter().map(|&i| rows[i].clone()).collect();
-    rows.clone_from_slice(&sorted);
+    let mut keyed: Vec<(u64, (i32, Row))> = seqs.into_iter().zip(rows.drain(..)).collect();
+    keyed.sort_by_key(|(seq, (device_id, _))| (*device_id, *seq));
+    rows.extend(keyed.into_iter().map(|(_, row)| row));
     Ok(())
 }
 
