@@ -153,6 +153,10 @@ pub async fn read(
     let first = SqliteStore::new(&url).await?;
     drop(first);
     let mut conn = SqliteConnection::establish(&url)?;
+    // Wait, as SqliteStore's own connections do, while another connection
+    // holds the file (the last one closing checkpoints the WAL): without a
+    // busy timeout a read can fail at once with "database is locked".
+    diesel::sql_query("PRAGMA busy_timeout = 5000").execute(&mut conn)?;
     let mut union = String::from("SELECT id AS n FROM device WHERE ?1 = ?1");
     for table in ACCOUNT_TABLES {
         union.push_str(&format!(" UNION SELECT device_id AS n FROM {table}"));
