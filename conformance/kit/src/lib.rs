@@ -33,8 +33,12 @@ mod report;
 mod verdict;
 
 pub mod cache;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod runtime;
 pub mod storage;
+#[cfg(feature = "net")]
+pub mod transport;
 
 #[cfg(feature = "cli")]
 pub mod cli;

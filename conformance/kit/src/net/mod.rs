@@ -1,0 +1,33 @@
+//! Loopback servers the `transport` and `http` families run against: a CA
+//! made per run ([`TestPki`]), a scripted TLS WebSocket server, an HTTP
+//! server, and HTTP CONNECT and SOCKS5 proxies. Each runs on threads of its
+//! own with blocking sockets, so it works beside any executor, and every
+//! socket has a deadline, so a client that stops talking cannot hang it.
+
+mod http_server;
+mod pki;
+mod proxy;
+mod ws_server;
+
+use std::time::Duration;
+
+pub(crate) use http_server::{HttpServer, Seen};
+pub use pki::TestPki;
+pub use proxy::{LoopbackProxy, ProxyProtocol};
+pub(crate) use ws_server::{Session, WsServer};
+
+/// How long a kit server waits on a silent peer before giving up.
+pub(crate) const SOCKET_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Runs `work` on a thread of its own and awaits its result without
+/// blocking the executor (for the trait's blocking methods and for waiting
+/// on servers).
+pub(crate) async fn on_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (done, result) = futures::channel::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(work());
+    });
+    result.await.ok()
+}
