@@ -14,6 +14,7 @@
 
 pub mod families;
 pub mod fault_campaign;
+pub mod network;
 pub mod raw_redb;
 pub mod references;
 pub mod report;

@@ -41,7 +41,7 @@ use rustls_pki_types::CertificateDer;
 use wacore::net::TransportFactory;
 
 pub use checks::all_checks;
-pub use runner::{run_check, run_check_within, run_suite, test_main};
+pub use runner::{run_check, run_check_within, run_suite, test_main, test_main_each};
 
 use crate::{CheckResult, Executor, Verdict};
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
+use libtest_mimic::{Failed, Trial};
 
 use super::{Check, TransportUnderTest, all_checks};
 use crate::limit::{default_limit, within};
@@ -83,18 +84,50 @@ pub async fn run_suite(
 
 /// The transport family as a `cargo test` target (`harness = false`): one
 /// test per check, each on the subject's executor; exits with libtest's status.
+/// A check needing a capability the subject does not claim is ignored.
 pub fn test_main(subject: TransportUnderTest, expectations: Expectations) -> ! {
-    let names = all_checks().iter().map(|c| (c.name, "Transport")).collect();
-    let expectations = Arc::new(expectations);
-    let run_with = expectations.clone();
-    let run = Arc::new(move |name: &str| {
-        let check = all_checks()
-            .into_iter()
-            .find(|c| c.name == name)
-            .expect("a listed check");
-        subject
-            .executor()
-            .block_on(run_check(&check, &subject, &run_with))
-    });
-    crate::harness::run_trials(crate::harness::trials(names, &expectations, run), false)
+    crate::harness::run_trials(trials(subject, expectations, ""), false)
+}
+
+/// [`test_main`] over several transports, the tests named `<transport>/<check>`.
+pub fn test_main_each(subjects: Vec<(TransportUnderTest, Expectations)>) -> ! {
+    let trials = subjects
+        .into_iter()
+        .flat_map(|(subject, expectations)| {
+            let prefix = format!("{}/", subject.name());
+            trials(subject, expectations, &prefix)
+        })
+        .collect();
+    crate::harness::run_trials(trials, false)
+}
+
+fn trials(subject: TransportUnderTest, expectations: Expectations, prefix: &str) -> Vec<Trial> {
+    let checks = all_checks();
+    if let Err(unknown) = expectations.validate(checks.iter().map(|c| c.name)) {
+        return vec![Trial::test(format!("{prefix}expectations"), move || {
+            Err(unknown.to_string().into())
+        })];
+    }
+    let (subject, expectations) = (Arc::new(subject), Arc::new(expectations));
+    checks
+        .into_iter()
+        .map(|check| {
+            let (subject, expectations) = (subject.clone(), expectations.clone());
+            let unsupported = check.needs_proxies && !subject.capabilities().proxies;
+            Trial::test(format!("{prefix}{}", check.name), move || {
+                let report =
+                    subject
+                        .executor()
+                        .block_on(run_check(&check, &subject, &expectations));
+                match report.outcome {
+                    Outcome::Failed { message } => {
+                        Err(Failed::from(format!("[{}] {message}", check.verdict)))
+                    }
+                    _ => Ok(()),
+                }
+            })
+            .with_kind("Transport")
+            .with_ignored_flag(unsupported)
+        })
+        .collect()
 }

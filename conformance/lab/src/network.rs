@@ -1,0 +1,86 @@
+//! The lab's transports and HTTP clients for the kit's `transport` and
+//! `http` families: ours (`whatsapp-rust-ws-transport`,
+//! `whatsapp-rust-http-client`) on smol and on tokio, and whatsapp-rust's
+//! own (`TokioWebSocketTransportFactory`, `UreqHttpClient`), each pointed at
+//! the kit's CA and proxies as its API allows.
+
+use std::sync::Arc;
+
+use wacore::net::TransportFactory;
+use wacore::runtime::Runtime;
+use whatsapp_rust_conformance::transport::{self, Target, TransportUnderTest};
+use whatsapp_rust_conformance::{Executor, Expectations};
+use whatsapp_rust_smol_runtime::SmolRuntime;
+use whatsapp_rust_ws_transport::{Proxy, TlsOptions, WsTransportFactory};
+
+/// Our factory for `target`, its read pumps on `runtime`.
+fn ours(runtime: Arc<dyn Runtime>, target: &Target) -> anyhow::Result<Arc<dyn TransportFactory>> {
+    let mut factory = WsTransportFactory::new(runtime)
+        .with_url(target.url.clone())
+        .with_tls(
+            TlsOptions::default()
+                .without_webpki_roots()
+                .add_root_certificate(target.ca.clone()),
+        );
+    if let Some(proxy) = &target.proxy {
+        factory = factory.with_proxy(Proxy::parse(proxy)?);
+    }
+    Ok(Arc::new(factory))
+}
+
+/// whatsapp-rust's tokio transport, trusting the kit's CA through its
+/// `with_connector`. It has no proxy option (its docs: implement a factory).
+fn tokio_reference(target: &Target) -> anyhow::Result<Arc<dyn TransportFactory>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(target.ca.clone())?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = whatsapp_rust::transport::Connector::Rustls(tokio_rustls::TlsConnector::from(
+        Arc::new(config),
+    ));
+    Ok(Arc::new(
+        whatsapp_rust::transport::TokioWebSocketTransportFactory::new()
+            .with_url(target.url.clone())
+            .with_connector(connector),
+    ))
+}
+
+/// The transports: `ws-transport` (ours, smol runtime, checks driven from
+/// smol), `ws-transport-on-tokio` (ours on whatsapp-rust's `TokioRuntime`),
+/// `tokio-transport` (whatsapp-rust's, direct connections only).
+pub fn transports() -> Vec<(TransportUnderTest, Expectations)> {
+    let smol: Arc<dyn Runtime> = Arc::new(SmolRuntime::with_workers(2));
+    vec![
+        (
+            TransportUnderTest::new(
+                "ws-transport",
+                transport::Capabilities::with_proxies(),
+                Executor::Smol,
+                move |target| ours(smol.clone(), target),
+            ),
+            Expectations::none(),
+        ),
+        (
+            TransportUnderTest::new(
+                "ws-transport-on-tokio",
+                transport::Capabilities::with_proxies(),
+                Executor::TokioMultiThread,
+                |target| ours(Arc::new(whatsapp_rust::TokioRuntime), target),
+            ),
+            Expectations::none(),
+        ),
+        (
+            TransportUnderTest::new(
+                "tokio-transport",
+                transport::Capabilities::direct_only(),
+                Executor::TokioMultiThread,
+                tokio_reference,
+            ),
+            Expectations::none(),
+        ),
+    ]
+}
