@@ -116,7 +116,10 @@ impl RuntimeHttpClient {
                 // which WhatsApp's CDN refuses.
                 let request = builder
                     .header("content-length", length.to_string())
-                    .body(ureq::SendBody::from_owned_reader(reader.take(length)))
+                    .body(ureq::SendBody::from_owned_reader(ExactBody {
+                        reader,
+                        left: length,
+                    }))
                     .with_context(|| format!("bad request to {}", request.url))?;
                 self.agent.run(request)
             }
@@ -315,6 +318,37 @@ impl HttpClient for RuntimeHttpClient {
             pool_buffer_bytes: Some((MAX_IDLE_CONNECTIONS * 2 * BUFFER_BYTES) as u64),
             inflight_bytes: None,
         })
+    }
+}
+
+/// An upload body of exactly `left` bytes: never more (the rest of the
+/// reader stays unread), and an error if the reader ends short, so a
+/// request is never sent with a body shorter than its `Content-Length`.
+struct ExactBody {
+    reader: UploadBody,
+    left: u64,
+}
+
+impl Read for ExactBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.reader.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the upload body ended {} bytes before its content_length",
+                    self.left
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 

@@ -34,6 +34,8 @@ mod verdict;
 
 pub mod cache;
 #[cfg(feature = "net")]
+pub mod http;
+#[cfg(feature = "net")]
 pub mod net;
 pub mod runtime;
 pub mod storage;

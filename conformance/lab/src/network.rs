@@ -6,10 +6,12 @@
 
 use std::sync::Arc;
 
-use wacore::net::TransportFactory;
+use wacore::net::{HttpClient, TransportFactory};
 use wacore::runtime::Runtime;
+use whatsapp_rust_conformance::http::{self, HttpUnderTest};
 use whatsapp_rust_conformance::transport::{self, Target, TransportUnderTest};
 use whatsapp_rust_conformance::{Executor, Expectations};
+use whatsapp_rust_http_client::RuntimeHttpClient;
 use whatsapp_rust_smol_runtime::SmolRuntime;
 use whatsapp_rust_ws_transport::{Proxy, TlsOptions, WsTransportFactory};
 
@@ -79,6 +81,69 @@ pub fn transports() -> Vec<(TransportUnderTest, Expectations)> {
                 transport::Capabilities::direct_only(),
                 Executor::TokioMultiThread,
                 tokio_reference,
+            ),
+            Expectations::none(),
+        ),
+    ]
+}
+
+/// Our HTTP client for `target`, its blocking calls on `runtime`'s pool.
+fn our_client(
+    runtime: Arc<dyn Runtime>,
+    target: &http::Target,
+) -> anyhow::Result<Arc<dyn HttpClient>> {
+    let mut builder = RuntimeHttpClient::builder(runtime)
+        .connect_timeout(target.timeout)
+        .idle_timeout(target.timeout);
+    if let Some(proxy) = &target.proxy {
+        builder = builder.proxy(proxy)?;
+    }
+    Ok(Arc::new(builder.build()?))
+}
+
+/// whatsapp-rust's `UreqHttpClient`, on an agent with the target's timeout
+/// and proxy (its `with_agent` is how its docs say to configure both).
+fn ureq_reference(target: &http::Target) -> anyhow::Result<Arc<dyn HttpClient>> {
+    let proxy = target.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(target.timeout))
+        .proxy(proxy)
+        .build()
+        .into();
+    Ok(Arc::new(whatsapp_rust::http::UreqHttpClient::with_agent(
+        agent,
+    )))
+}
+
+/// The HTTP clients: `http-client` (ours, smol runtime), `http-client-on-tokio`
+/// (ours on `TokioRuntime`), `ureq-client` (whatsapp-rust's, on tokio).
+pub fn http_clients() -> Vec<(HttpUnderTest, Expectations)> {
+    let smol: Arc<dyn Runtime> = Arc::new(SmolRuntime::with_workers(2));
+    vec![
+        (
+            HttpUnderTest::new(
+                "http-client",
+                http::Capabilities::with_proxies(),
+                Executor::Smol,
+                move |target| our_client(smol.clone(), target),
+            ),
+            Expectations::none(),
+        ),
+        (
+            HttpUnderTest::new(
+                "http-client-on-tokio",
+                http::Capabilities::with_proxies(),
+                Executor::TokioMultiThread,
+                |target| our_client(Arc::new(whatsapp_rust::TokioRuntime), target),
+            ),
+            Expectations::none(),
+        ),
+        (
+            HttpUnderTest::new(
+                "ureq-client",
+                http::Capabilities::with_proxies(),
+                Executor::TokioMultiThread,
+                ureq_reference,
             ),
             Expectations::none(),
         ),

@@ -10,7 +10,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -51,6 +51,7 @@ pub(crate) struct HttpServer {
     pub(crate) base: String,
     port: u16,
     seen: Arc<Mutex<Vec<Seen>>>,
+    streamed: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
@@ -63,18 +64,23 @@ impl HttpServer {
             base: format!("http://127.0.0.1:{port}"),
             port,
             seen: Arc::default(),
+            streamed: Arc::default(),
             stop: Arc::default(),
         };
-        let (seen, stop) = (server.seen.clone(), server.stop.clone());
+        let (seen, streamed, stop) = (
+            server.seen.clone(),
+            server.streamed.clone(),
+            server.stop.clone(),
+        );
         thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Ok(conn) = conn {
-                    let seen = seen.clone();
+                    let (seen, streamed) = (seen.clone(), streamed.clone());
                     thread::spawn(move || {
-                        let _ = serve_connection(conn, &seen);
+                        let _ = serve_connection(conn, &seen, &streamed);
                     });
                 }
             }
@@ -85,6 +91,11 @@ impl HttpServer {
     /// Every request read so far, in order.
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Bytes of `/bytes/{n}` bodies written to sockets so far.
+    pub(crate) fn streamed(&self) -> u64 {
+        self.streamed.load(Ordering::SeqCst)
     }
 
     /// The last request read to `path`.
@@ -100,7 +111,11 @@ impl Drop for HttpServer {
     }
 }
 
-fn serve_connection(conn: TcpStream, seen: &Mutex<Vec<Seen>>) -> io::Result<()> {
+fn serve_connection(
+    conn: TcpStream,
+    seen: &Mutex<Vec<Seen>>,
+    streamed: &AtomicU64,
+) -> io::Result<()> {
     conn.set_read_timeout(Some(SOCKET_DEADLINE))?;
     conn.set_write_timeout(Some(SOCKET_DEADLINE))?;
     let mut writer = conn.try_clone()?;
@@ -113,7 +128,7 @@ fn serve_connection(conn: TcpStream, seen: &Mutex<Vec<Seen>>) -> io::Result<()> 
         if let Ok(mut all) = seen.lock() {
             all.push(request.clone());
         }
-        if !respond(&mut writer, &request, &body)? {
+        if !respond(&mut writer, &request, &body, streamed)? {
             return Ok(());
         }
     }
@@ -201,7 +216,12 @@ fn read_body(reader: &mut BufReader<TcpStream>, request: &mut Seen) -> io::Resul
 }
 
 /// Writes the route's answer; `false` when the connection must end.
-fn respond(out: &mut TcpStream, request: &Seen, body: &[u8]) -> io::Result<bool> {
+fn respond(
+    out: &mut TcpStream,
+    request: &Seen,
+    body: &[u8],
+    streamed: &AtomicU64,
+) -> io::Result<bool> {
     let path = request.path.as_str();
     if let Some(code) = path
         .strip_prefix("/status/")
@@ -235,6 +255,7 @@ fn respond(out: &mut TcpStream, request: &Seen, body: &[u8]) -> io::Result<bool>
                 *b = pattern_byte(offset + i as u64);
             }
             out.write_all(&chunk[..len])?;
+            streamed.fetch_add(len as u64, Ordering::SeqCst);
             offset += len as u64;
         }
     } else if path == "/upload" {

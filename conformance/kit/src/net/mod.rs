@@ -4,6 +4,7 @@
 //! own with blocking sockets, so it works beside any executor, and every
 //! socket has a deadline, so a client that stops talking cannot hang it.
 
+mod family;
 mod http_server;
 mod pki;
 mod proxy;
@@ -11,7 +12,12 @@ mod ws_server;
 
 use std::time::Duration;
 
-pub(crate) use http_server::{HttpServer, Seen};
+pub use family::{
+    Check, Subject, run_check, run_check_within, run_suite, test_main, test_main_each,
+};
+pub(crate) use family::{net_check, net_register};
+pub(crate) use http_server::{HttpServer, Seen, pattern_byte};
+
 pub use pki::TestPki;
 pub use proxy::{LoopbackProxy, ProxyProtocol};
 pub(crate) use ws_server::{Session, WsServer};

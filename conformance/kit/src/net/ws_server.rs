@@ -130,19 +130,6 @@ impl Session {
             .map_err(|e| format!("sending a frame: {e}"))
     }
 
-    /// The next binary (or text) payload; `Err` describes anything else.
-    pub(crate) fn receive(&mut self) -> Result<Vec<u8>, String> {
-        loop {
-            match self.ws.read() {
-                Ok(Message::Binary(data)) => return Ok(data.to_vec()),
-                Ok(Message::Text(text)) => return Ok(text.as_bytes().to_vec()),
-                Ok(Message::Close(frame)) => return Err(format!("the client closed: {frame:?}")),
-                Ok(_) => continue,
-                Err(e) => return Err(format!("reading: {e}")),
-            }
-        }
-    }
-
     /// Echoes every payload back until the client closes; reports how many.
     pub(crate) fn echo_until_close(&mut self) -> Result<String, String> {
         let mut frames = 0u64;

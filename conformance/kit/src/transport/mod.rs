@@ -28,7 +28,6 @@
 //! ```
 
 mod checks;
-mod runner;
 
 #[cfg(test)]
 mod flaws;
@@ -36,14 +35,13 @@ mod flaws;
 use std::fmt;
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use rustls_pki_types::CertificateDer;
 use wacore::net::TransportFactory;
 
+pub use crate::net::{run_check, run_check_within, run_suite, test_main, test_main_each};
 pub use checks::all_checks;
-pub use runner::{run_check, run_check_within, run_suite, test_main, test_main_each};
 
-use crate::{CheckResult, Executor, Verdict};
+use crate::Executor;
 
 /// Where the kit asks a factory to connect.
 #[derive(Debug, Clone)]
@@ -140,30 +138,25 @@ impl fmt::Debug for TransportUnderTest {
     }
 }
 
-/// A check body: the subject in, a verdict out.
-pub type CheckFn = fn(TransportUnderTest) -> BoxFuture<'static, CheckResult>;
-
 /// One check of the transport family.
-#[derive(Clone, Copy)]
-#[non_exhaustive]
-pub struct Check {
-    /// Unique name, `transport::rule`.
-    pub name: &'static str,
-    /// What a failure means.
-    pub verdict: Verdict,
-    /// The rule it enforces, and where it comes from.
-    pub rule: &'static str,
-    /// The capability it needs, if any (`proxies`).
-    pub needs_proxies: bool,
-    /// The body.
-    pub run: CheckFn,
-}
+pub type Check = crate::net::Check<TransportUnderTest>;
 
-impl fmt::Debug for Check {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Check")
-            .field("name", &self.name)
-            .field("verdict", &self.verdict)
-            .finish()
+impl crate::net::Subject for TransportUnderTest {
+    const AREA: &'static str = "Transport";
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn claims_proxies(&self) -> bool {
+        self.caps.proxies
+    }
+
+    fn executor(&self) -> Executor {
+        self.executor
+    }
+
+    fn checks() -> Vec<Check> {
+        all_checks()
     }
 }

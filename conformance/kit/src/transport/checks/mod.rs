@@ -34,40 +34,18 @@ pub fn all_checks() -> Vec<Check> {
 /// event, a close, a refusal): generous for a loaded CI machine.
 pub(crate) const BOUND: Duration = Duration::from_secs(10);
 
-/// Declares a check: `fn $name() -> Check`. Arguments: name, verdict, the
-/// rule and where it comes from, optionally `needs proxies`, the body over
-/// the subject.
+/// Declares a transport check (see [`net_check`](crate::net::net_check)).
 macro_rules! check {
-    ($name:ident, $verdict:ident, $rule:literal, |$subject:ident| $body:block) => {
-        $crate::transport::checks::check!($name, $verdict, $rule, needs_proxies: false, |$subject| $body);
-    };
-    ($name:ident, $verdict:ident, $rule:literal, needs_proxies: $proxies:literal, |$subject:ident| $body:block) => {
-        fn $name() -> $crate::transport::Check {
-            async fn body($subject: $crate::transport::TransportUnderTest) -> $crate::CheckResult $body
-            $crate::transport::Check {
-                name: "",
-                verdict: $crate::Verdict::$verdict,
-                rule: $rule,
-                needs_proxies: $proxies,
-                run: |subject| Box::pin(body(subject)),
-            }
-        }
+    ($($args:tt)*) => {
+        $crate::net::net_check!($crate::transport::TransportUnderTest, $($args)*);
     };
 }
 pub(crate) use check;
 
-/// A file's checks, in report order, named `transport::check`.
+/// A file's transport checks, in report order, named `transport::check`.
 macro_rules! register {
     ($($name:ident),* $(,)?) => {
-        /// This file's checks, in report order.
-        pub(crate) fn checks() -> Vec<$crate::transport::Check> {
-            vec![$(
-                $crate::transport::Check {
-                    name: concat!("transport::", stringify!($name)),
-                    ..$name()
-                }
-            ),*]
-        }
+        $crate::net::net_register!("transport", $crate::transport::TransportUnderTest; $($name),*);
     };
 }
 pub(crate) use register;
