@@ -63,6 +63,8 @@ impl WsServer {
     }
 }
 
+// tungstenite's upgrade callback returns its own large error type.
+#[allow(clippy::result_large_err)]
 fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
