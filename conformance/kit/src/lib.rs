@@ -1,8 +1,10 @@
 //! A conformance kit for whatsapp-rust's pluggable parts.
 //!
 //! Each pluggable trait has a family of checks: [`storage`]
-//! (`wacore::store::traits::Backend`), [`runtime`] (`wacore::runtime::Runtime`)
-//! and [`cache`] (`wacore::store::cache::CacheStore`). Families share the
+//! (`wacore::store::traits::Backend`), [`runtime`] (`wacore::runtime::Runtime`),
+//! [`cache`] (`wacore::store::cache::CacheStore`), and with feature `net`
+//! `transport` (`wacore::net::TransportFactory`) and `http`
+//! (`wacore::net::HttpClient`), which run their own loopback servers. Families share the
 //! verdicts, the report types and the executors here. Every check has a
 //! [`Verdict`]:
 //!
@@ -55,6 +57,11 @@ pub use verdict::{CheckResult, Failure, Observed, Verdict, error_chain};
 #[cfg(all(doctest, feature = "cli"))]
 #[doc = include_str!("../../../docs/VALIDATE-YOUR-BACKEND.md")]
 pub struct ValidateYourBackend;
+
+/// `docs/NETWORK.md`: its snippets compile as this crate's doc tests.
+#[cfg(all(doctest, feature = "net"))]
+#[doc = include_str!("../../../docs/NETWORK.md")]
+pub struct Network;
 
 /// `docs/FAMILIES.md`: its snippets compile as this crate's doc tests.
 #[cfg(all(doctest, feature = "cli"))]
