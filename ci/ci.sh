@@ -80,6 +80,14 @@ echo "$first"
 [ "$(echo "$first" | awk '{print $NF}' | sort -u | wc -l)" -eq 2 ]
 [ "$first" = "$again" ] || { echo "a restarted fleet changed identities:"; echo "$again"; exit 1; }
 
+step "the smol bot example: no tokio in its dependency tree; it builds and starts (--dry-run)"
+if cargo tree --locked -p whatsapp-rust-smol-bot -e normal --prefix none | grep -E '^tokio(-[a-z]+)? '; then
+  echo "the smol bot's dependency tree holds tokio" >&2
+  exit 1
+fi
+echo "smol bot dependency tree: $(cargo tree --locked -p whatsapp-rust-smol-bot -e normal --prefix none | sort -u | wc -l) crates, no tokio"
+cargo run -q --locked -p whatsapp-rust-smol-bot -- --session "$(mktemp -d)/s.redb" --proxy socks5://bot:secret@127.0.0.1:1080 --dry-run
+
 step "the engine and the kit package for crates.io (cargo package)"
 cargo package --locked -p whatsapp-rust-redb-storage -p whatsapp-rust-conformance
 
