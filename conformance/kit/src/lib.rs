@@ -40,6 +40,8 @@ pub mod http;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod runtime;
+#[cfg(feature = "stack")]
+pub mod stack;
 pub mod storage;
 #[cfg(feature = "net")]
 pub mod transport;

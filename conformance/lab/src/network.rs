@@ -9,6 +9,7 @@ use std::sync::Arc;
 use wacore::net::{HttpClient, TransportFactory};
 use wacore::runtime::Runtime;
 use whatsapp_rust_conformance::http::{self, HttpUnderTest};
+use whatsapp_rust_conformance::stack::StackUnderTest;
 use whatsapp_rust_conformance::transport::{self, Target, TransportUnderTest};
 use whatsapp_rust_conformance::{Executor, Expectations};
 use whatsapp_rust_http_client::RuntimeHttpClient;
@@ -144,6 +145,35 @@ pub fn http_clients() -> Vec<(HttpUnderTest, Expectations)> {
                 http::Capabilities::with_proxies(),
                 Executor::TokioMultiThread,
                 ureq_reference,
+            ),
+            Expectations::none(),
+        ),
+    ]
+}
+
+/// The stacks: `smol+ws-transport+redb` (no tokio in the client's path) and
+/// `tokio+tokio-transport+sqlite` (whatsapp-rust's own parts).
+pub fn stacks() -> Vec<(StackUnderTest, Expectations)> {
+    let smol: Arc<dyn Runtime> = Arc::new(SmolRuntime::with_workers(2));
+    let pumps = smol.clone();
+    vec![
+        (
+            StackUnderTest::new(
+                "smol+ws-transport+redb",
+                smol,
+                move |target| ours(pumps.clone(), target),
+                crate::references::Reference::Redb.factory(),
+                Executor::Smol,
+            ),
+            Expectations::none(),
+        ),
+        (
+            StackUnderTest::new(
+                "tokio+tokio-transport+sqlite",
+                Arc::new(whatsapp_rust::TokioRuntime),
+                tokio_reference,
+                crate::references::Reference::Sqlite.factory(),
+                Executor::TokioMultiThread,
             ),
             Expectations::none(),
         ),

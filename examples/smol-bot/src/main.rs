@@ -40,6 +40,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if !certificates_are_verified() {
+        eprintln!(
+            "error: this build skips WhatsApp's certificate-chain checks (whatsapp-rust's \
+             test-only danger-skip-cert-chain-verify, which `cargo test --workspace` turns on \
+             for the kit's handshake tests); build the bot on its own: cargo build -p whatsapp-rust-smol-bot"
+        );
+        return ExitCode::FAILURE;
+    }
     let runtime = SmolRuntime::new();
     match runtime.clone().block_on(run(args, runtime)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,4 +100,36 @@ async fn run(args: Args, runtime: SmolRuntime) -> anyhow::Result<()> {
     }
     bot.run().await;
     Ok(())
+}
+
+/// Whether the Noise layer this binary was built with checks the server's
+/// certificate chain: a chain with zeroed signatures must be refused.
+fn certificates_are_verified() -> bool {
+    use whatsapp_rust::waproto::buffa::{self, Message};
+    use whatsapp_rust::waproto::whatsapp::{
+        CertChain, cert_chain::NoiseCertificate, cert_chain::noise_certificate::Details,
+    };
+
+    let certificate = |serial, issuer_serial, key: [u8; 32]| NoiseCertificate {
+        details: Some(
+            Details {
+                serial: Some(serial),
+                issuer_serial: Some(issuer_serial),
+                key: Some(key.to_vec()),
+                not_before: Some(0),
+                not_after: Some(4_000_000_000),
+            }
+            .encode_to_vec(),
+        ),
+        signature: Some(vec![0; 64]),
+    };
+    let chain = CertChain {
+        leaf: buffa::MessageField::some(certificate(2, 1, [7; 32])),
+        intermediate: buffa::MessageField::some(certificate(1, 0, [9; 32])),
+    };
+    whatsapp_rust::wacore::noise::HandshakeUtils::verify_server_cert(
+        &chain.encode_to_vec(),
+        &[7; 32],
+    )
+    .is_err()
 }

@@ -27,7 +27,7 @@
 //! assert!(report.is_ok(), "{:#?}", report.to_json());
 //! ```
 
-mod checks;
+pub(crate) mod checks;
 
 #[cfg(test)]
 mod flaws;
