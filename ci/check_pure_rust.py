@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Fail if a package's dependency tree builds or links C code.
 
-Walks the resolved graph from the given package along normal and build
-dependencies (dev-dependencies are not shipped), for the host platform, and
-flags every crate that
+Takes the package's own dependency tree (`cargo tree -p PACKAGE -e
+normal,build`: its default features, resolved as `cargo build -p PACKAGE`
+resolves them, dev-dependencies left out as they are not shipped), for the
+host platform, and flags every crate in it that
   - declares `links = ...` (it links a native library), unless it is listed in
     LINKS_WITHOUT_NATIVE_CODE with the reason, or
   - has a build-dependency on a C/C++ build helper (cc, cmake, bindgen,
@@ -49,18 +50,22 @@ def main():
         check=True, capture_output=True, text=True).stdout)
     packages = {p["id"]: p for p in meta["packages"]}
     nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
-    roots = [p["id"] for p in meta["packages"] if p["name"] == root_name and p["source"] is None]
-    if not roots:
+    if not any(p["name"] == root_name and p["source"] is None for p in meta["packages"]):
         print(f"no workspace package named {root_name!r}")
         return 2
+    # Membership from cargo tree: the metadata's resolve unifies features
+    # across the whole workspace (another member's optional features would
+    # count against this package); `cargo tree -p` resolves this package alone.
+    tree = subprocess.run(
+        ["cargo", "tree", "--locked", "-p", root_name, "-e", "normal,build",
+         "--prefix", "none", "--format", "{p}", "--target", host_triple()],
+        check=True, capture_output=True, text=True).stdout
+    members = {tuple(line.split()[:2]) for line in tree.splitlines() if line.strip()}
+    by_name_version = {(p["name"], "v" + p["version"]): pid for pid, p in packages.items()}
+    seen = {by_name_version[m] for m in members if m in by_name_version}
 
     offenders = {}
-    seen, stack = set(), list(roots)
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
+    for pid in seen:
         pkg = packages[pid]
         reasons = []
         if pkg.get("links") and pkg["name"] not in LINKS_WITHOUT_NATIVE_CODE:
@@ -70,8 +75,6 @@ def main():
             dep_name = packages[dep["pkg"]]["name"]
             if "build" in kinds and dep_name in C_BUILD_HELPERS:
                 reasons.append(f"build-depends on {dep_name}")
-            if kinds & {None, "build"}:
-                stack.append(dep["pkg"])
         if reasons:
             offenders[f"{pkg['name']} {pkg['version']}"] = reasons
 
