@@ -57,6 +57,10 @@ enum Command {
     /// Benchmark the cache stores and the runtimes side by side (cache
     /// get/set/expiry; spawn, yield and sleep, tokio against smol).
     BenchFamilies(commands::bench_families::Args),
+    /// Benchmark our transport and HTTP client beside whatsapp-rust's
+    /// (frames/s and round trips over loopback TLS WebSocket; download
+    /// throughput and peak memory).
+    BenchNetwork(commands::bench_network::Args),
     /// Compact a redb store file offline (no bot may have it open); prints
     /// its size before and after.
     Compact(commands::compact::Args),
@@ -138,6 +142,7 @@ fn main() -> ExitCode {
         Command::Faults(args) => commands::faults::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::BenchFamilies(args) => commands::bench_families::run(args),
+        Command::BenchNetwork(args) => commands::bench_network::run(args),
         Command::Compact(args) => commands::compact::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Backup(args) => commands::backup::backup(args),

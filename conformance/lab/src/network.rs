@@ -17,7 +17,10 @@ use whatsapp_rust_smol_runtime::SmolRuntime;
 use whatsapp_rust_ws_transport::{Proxy, TlsOptions, WsTransportFactory};
 
 /// Our factory for `target`, its read pumps on `runtime`.
-fn ours(runtime: Arc<dyn Runtime>, target: &Target) -> anyhow::Result<Arc<dyn TransportFactory>> {
+pub fn ours(
+    runtime: Arc<dyn Runtime>,
+    target: &Target,
+) -> anyhow::Result<Arc<dyn TransportFactory>> {
     let mut factory = WsTransportFactory::new(runtime)
         .with_url(target.url.clone())
         .with_tls(
@@ -33,7 +36,7 @@ fn ours(runtime: Arc<dyn Runtime>, target: &Target) -> anyhow::Result<Arc<dyn Tr
 
 /// whatsapp-rust's tokio transport, trusting the kit's CA through its
 /// `with_connector`. It has no proxy option (its docs: implement a factory).
-fn tokio_reference(target: &Target) -> anyhow::Result<Arc<dyn TransportFactory>> {
+pub fn tokio_reference(target: &Target) -> anyhow::Result<Arc<dyn TransportFactory>> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(target.ca.clone())?;
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -89,7 +92,7 @@ pub fn transports() -> Vec<(TransportUnderTest, Expectations)> {
 }
 
 /// Our HTTP client for `target`, its blocking calls on `runtime`'s pool.
-fn our_client(
+pub fn our_client(
     runtime: Arc<dyn Runtime>,
     target: &http::Target,
 ) -> anyhow::Result<Arc<dyn HttpClient>> {
@@ -104,7 +107,7 @@ fn our_client(
 
 /// whatsapp-rust's `UreqHttpClient`, on an agent with the target's timeout
 /// and proxy (its `with_agent` is how its docs say to configure both).
-fn ureq_reference(target: &http::Target) -> anyhow::Result<Arc<dyn HttpClient>> {
+pub fn ureq_reference(target: &http::Target) -> anyhow::Result<Arc<dyn HttpClient>> {
     let proxy = target.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
     let agent = ureq::Agent::config_builder()
         .timeout_global(Some(target.timeout))

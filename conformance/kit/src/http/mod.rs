@@ -55,6 +55,13 @@ pub struct Target {
     pub proxy: Option<String>,
 }
 
+impl Target {
+    /// A client with request timeout `timeout`, optionally through `proxy`.
+    pub fn new(timeout: Duration, proxy: Option<String>) -> Target {
+        Target { timeout, proxy }
+    }
+}
+
 /// Builds a client for a [`Target`]; an `Err` fails the check that asked.
 pub type MakeClient = Arc<dyn Fn(&Target) -> anyhow::Result<Arc<dyn HttpClient>> + Send + Sync>;
 

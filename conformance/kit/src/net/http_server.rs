@@ -1,4 +1,4 @@
-//! A loopback HTTP/1.1 server with the routes the `http` family needs, and
+//! The kit's loopback HTTP/1.1 server with the routes the `http` family needs, and
 //! a record of every request it read (method, path, headers, how the body
 //! was framed and how long it was).
 //!
@@ -45,9 +45,9 @@ pub(crate) fn pattern_byte(i: u64) -> u8 {
     (i % 251) as u8
 }
 
-/// A server on 127.0.0.1 that runs until dropped.
-pub(crate) struct HttpServer {
-    /// `http://127.0.0.1:port`.
+/// The kit's HTTP/1.1 server on 127.0.0.1 (routes in the module docs), for
+/// the http family and for benchmarks; it runs until dropped.
+pub struct HttpServer {
     pub(crate) base: String,
     port: u16,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -57,7 +57,7 @@ pub(crate) struct HttpServer {
 
 impl HttpServer {
     /// Starts the server.
-    pub(crate) fn start() -> io::Result<HttpServer> {
+    pub fn start() -> io::Result<HttpServer> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer {
@@ -86,6 +86,11 @@ impl HttpServer {
             }
         });
         Ok(server)
+    }
+
+    /// `http://127.0.0.1:port`; `{base}/bytes/{n}` streams `n` bytes.
+    pub fn base_url(&self) -> &str {
+        &self.base
     }
 
     /// Every request read so far, in order.

@@ -16,10 +16,12 @@ pub use family::{
     Check, Subject, run_check, run_check_within, run_suite, test_main, test_main_each,
 };
 pub(crate) use family::{net_check, net_register};
-pub(crate) use http_server::{HttpServer, Seen, pattern_byte};
+pub use http_server::HttpServer;
+pub(crate) use http_server::{Seen, pattern_byte};
 
 pub use pki::TestPki;
 pub use proxy::{LoopbackProxy, ProxyProtocol};
+pub use ws_server::EchoServer;
 pub(crate) use ws_server::{Session, WsServer};
 
 /// How long a kit server waits on a silent peer before giving up.

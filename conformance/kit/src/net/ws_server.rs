@@ -268,3 +268,22 @@ impl Session {
         while self.ws.read().is_ok() {}
     }
 }
+
+/// A TLS WebSocket server on 127.0.0.1 that echoes every frame of one
+/// connection until the client closes: for benchmarks of a transport.
+pub struct EchoServer {
+    server: WsServer,
+}
+
+impl EchoServer {
+    /// Starts it with `pki`'s certificate (trust [`TestPki::ca`](super::TestPki::ca)).
+    pub fn start(pki: &super::TestPki) -> io::Result<EchoServer> {
+        let server = WsServer::start(pki.server_config(), |s| s.echo_until_close())?;
+        Ok(EchoServer { server })
+    }
+
+    /// `wss://127.0.0.1:port/ws/chat`.
+    pub fn url(&self) -> &str {
+        &self.server.url
+    }
+}

@@ -56,6 +56,21 @@ pub struct Target {
     pub proxy: Option<String>,
 }
 
+impl Target {
+    /// A target at `url`, trusting `ca`, optionally through `proxy`.
+    pub fn new(
+        url: impl Into<String>,
+        ca: CertificateDer<'static>,
+        proxy: Option<String>,
+    ) -> Target {
+        Target {
+            url: url.into(),
+            ca,
+            proxy,
+        }
+    }
+}
+
 /// Builds a factory for a [`Target`]; an `Err` fails the check that asked.
 pub type MakeFactory =
     Arc<dyn Fn(&Target) -> anyhow::Result<Arc<dyn TransportFactory>> + Send + Sync>;

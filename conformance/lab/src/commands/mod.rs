@@ -6,6 +6,7 @@
 pub mod backup;
 pub mod bench;
 pub mod bench_families;
+pub mod bench_network;
 pub mod compact;
 pub mod faults;
 pub mod inspect;
