@@ -129,6 +129,7 @@ fn targets() -> Targets {
     Targets::new(stores)
         .with_runtimes(families::runtimes())
         .with_caches(families::caches())
+        .with_network(whatsapp_rust_conformance_lab::network::net_targets())
 }
 
 fn main() -> ExitCode {

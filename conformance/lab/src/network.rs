@@ -182,3 +182,18 @@ pub fn stacks() -> Vec<(StackUnderTest, Expectations)> {
         ),
     ]
 }
+
+/// The transports and HTTP clients of `check`: ours (smol) by default,
+/// ours on tokio and whatsapp-rust's with `--backend NAME|all`.
+pub fn net_targets() -> Vec<whatsapp_rust_conformance::cli::NetTarget> {
+    use whatsapp_rust_conformance::cli::NetTarget;
+    let transports = transports().into_iter().map(|(subject, expectations)| {
+        let default = subject.name() == "ws-transport";
+        NetTarget::transport(subject, expectations).by_default(default)
+    });
+    let clients = http_clients().into_iter().map(|(subject, expectations)| {
+        let default = subject.name() == "http-client";
+        NetTarget::http(subject, expectations).by_default(default)
+    });
+    transports.chain(clients).collect()
+}

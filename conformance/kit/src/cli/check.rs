@@ -102,6 +102,9 @@ struct Plan<'t> {
     runtime_checks: Vec<crate::runtime::Check>,
     caches: Vec<&'t CacheTarget>,
     cache_checks: Vec<crate::cache::Check>,
+    /// Transports and HTTP clients, each with the names of its checks to run.
+    #[cfg(feature = "net")]
+    network: Vec<(&'t super::NetTarget, Vec<&'static str>)>,
 }
 
 impl<'t> Plan<'t> {
@@ -126,6 +129,8 @@ impl<'t> Plan<'t> {
             runtime_checks: Vec::new(),
             caches: Vec::new(),
             cache_checks: Vec::new(),
+            #[cfg(feature = "net")]
+            network: Vec::new(),
         };
         if families.contains(&Family::Storage) {
             plan.stores = pick(&targets.stores, &args.backend, |t| t.name(), |t| t.default);
@@ -181,13 +186,40 @@ impl<'t> Plan<'t> {
                 .filter(|c| named(c.name))
                 .collect();
         }
+        #[cfg(feature = "net")]
+        for family in [Family::Transport, Family::Http] {
+            if !families.contains(&family) || !other_families {
+                continue;
+            }
+            let of_family: Vec<_> = targets
+                .network
+                .iter()
+                .filter(|t| t.family == family)
+                .collect();
+            for target in pick(&of_family, &args.backend, |t| t.name(), |t| t.default) {
+                target
+                    .expectations
+                    .validate(target.checks.iter().copied())
+                    .map_err(|e| e.to_string())?;
+                let checks = target.checks.iter().copied().filter(|n| named(n)).collect();
+                plan.network.push((*target, checks));
+            }
+        }
         Ok(plan)
     }
 
     fn total(&self) -> usize {
-        self.stores.len() * self.storage_checks.len()
+        let total = self.stores.len() * self.storage_checks.len()
             + self.runtimes.len() * self.runtime_checks.len()
-            + self.caches.len() * self.cache_checks.len()
+            + self.caches.len() * self.cache_checks.len();
+        #[cfg(feature = "net")]
+        let total = total
+            + self
+                .network
+                .iter()
+                .map(|(_, checks)| checks.len())
+                .sum::<usize>();
+        total
     }
 
     fn run(
@@ -240,6 +272,21 @@ impl<'t> Plan<'t> {
             caches.push(report);
         }
         runs.push((Family::Cache, caches));
+        #[cfg(feature = "net")]
+        for family in [Family::Transport, Family::Http] {
+            let mut reports = Vec::new();
+            for (target, checks) in self.network.iter().filter(|(t, _)| t.family == family) {
+                // Each runs on its own executor (a tokio-bound transport needs tokio).
+                let mut report = Report::new(target.name());
+                for check in checks {
+                    let r = target.run(check, limit);
+                    progress.tick(&report.backend, &r);
+                    report.checks.push(r);
+                }
+                reports.push(report);
+            }
+            runs.push((family, reports));
+        }
         runs.retain(|(_, reports)| !reports.is_empty());
         runs
     }

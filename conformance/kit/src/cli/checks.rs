@@ -93,6 +93,17 @@ pub fn checks(args: ChecksArgs) -> ExitCode {
             rule: c.rule,
         }));
     }
+    #[cfg(feature = "net")]
+    {
+        if families.contains(&Family::Transport) {
+            rows.extend(network_rows::<crate::transport::TransportUnderTest>(
+                Family::Transport,
+            ));
+        }
+        if families.contains(&Family::Http) {
+            rows.extend(network_rows::<crate::http::HttpUnderTest>(Family::Http));
+        }
+    }
     if args.json {
         let rows: Vec<_> = rows
             .iter()
@@ -121,6 +132,22 @@ pub fn checks(args: ChecksArgs) -> ExitCode {
         eprintln!("{} checks", rows.len());
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(feature = "net")]
+fn network_rows<S: crate::net::Subject>(family: Family) -> Vec<Row> {
+    S::checks()
+        .iter()
+        .map(|c| Row {
+            family,
+            name: c.name,
+            area: S::AREA,
+            verdict: c.verdict.to_string(),
+            needs: c.needs_proxies.then(|| "proxies".to_owned()),
+            methods: Vec::new(),
+            rule: c.rule,
+        })
+        .collect()
 }
 
 fn by_method(json: bool) -> ExitCode {

@@ -16,11 +16,25 @@ pub enum Family {
     Runtime,
     /// `wacore::store::cache::CacheStore`.
     Cache,
+    /// `wacore::net::TransportFactory` (feature `net`).
+    #[cfg(feature = "net")]
+    Transport,
+    /// `wacore::net::HttpClient` (feature `net`).
+    #[cfg(feature = "net")]
+    Http,
 }
 
 impl Family {
-    /// Every family, in report order.
-    pub const ALL: [Family; 3] = [Family::Storage, Family::Runtime, Family::Cache];
+    /// Every family compiled in, in report order.
+    pub const ALL: &'static [Family] = &[
+        Family::Storage,
+        Family::Runtime,
+        Family::Cache,
+        #[cfg(feature = "net")]
+        Family::Transport,
+        #[cfg(feature = "net")]
+        Family::Http,
+    ];
 
     /// Its name on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -28,15 +42,23 @@ impl Family {
             Family::Storage => "storage",
             Family::Runtime => "runtime",
             Family::Cache => "cache",
+            #[cfg(feature = "net")]
+            Family::Transport => "transport",
+            #[cfg(feature = "net")]
+            Family::Http => "http",
         }
     }
 
     /// The family named `name`.
     pub fn from_name(name: &str) -> Result<Family, String> {
         Family::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|f| f.name() == name)
-            .ok_or_else(|| format!("unknown family {name:?}: choose from storage, runtime, cache"))
+            .ok_or_else(|| {
+                let names: Vec<_> = Family::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown family {name:?}: choose from {}", names.join(", "))
+            })
     }
 }
 
@@ -133,4 +155,79 @@ pub(crate) fn pick<'a, T>(
         .iter()
         .filter(|t| names.iter().any(|n| n == name(t)))
         .collect()
+}
+
+/// Runs one check, by name, within a time limit.
+#[cfg(feature = "net")]
+type RunCheck = dyn Fn(&str, std::time::Duration) -> crate::CheckReport + Send + Sync;
+
+/// A transport or HTTP client `check` can run its family on (feature `net`):
+/// the subject with its declared deviations, behind one object so the
+/// command line treats both families alike.
+#[cfg(feature = "net")]
+pub struct NetTarget {
+    pub(crate) family: Family,
+    name: String,
+    pub(crate) default: bool,
+    pub(crate) checks: Vec<&'static str>,
+    run: Box<RunCheck>,
+    pub(crate) expectations: Expectations,
+}
+
+#[cfg(feature = "net")]
+impl NetTarget {
+    /// A transport and its declared deviations; selected by default.
+    pub fn transport(
+        subject: crate::transport::TransportUnderTest,
+        expectations: Expectations,
+    ) -> NetTarget {
+        NetTarget::of(Family::Transport, subject, expectations)
+    }
+
+    /// An HTTP client and its declared deviations; selected by default.
+    pub fn http(subject: crate::http::HttpUnderTest, expectations: Expectations) -> NetTarget {
+        NetTarget::of(Family::Http, subject, expectations)
+    }
+
+    fn of<S: crate::net::Subject>(
+        family: Family,
+        subject: S,
+        expectations: Expectations,
+    ) -> NetTarget {
+        let checks = S::checks().iter().map(|c| c.name).collect();
+        let run_with = expectations.clone();
+        let name = subject.name().to_owned();
+        NetTarget {
+            family,
+            name,
+            default: true,
+            checks,
+            expectations,
+            run: Box::new(move |check, limit| {
+                let check = S::checks()
+                    .into_iter()
+                    .find(|c| c.name == check)
+                    .expect("a check of this family");
+                subject.executor().block_on(crate::net::run_check_within(
+                    &check, &subject, &run_with, limit,
+                ))
+            }),
+        }
+    }
+
+    /// Whether `check` selects it without `--backend`.
+    pub fn by_default(mut self, yes: bool) -> NetTarget {
+        self.default = yes;
+        self
+    }
+
+    /// Its name on the command line.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs the check named `check` on it within `limit`.
+    pub(crate) fn run(&self, check: &str, limit: std::time::Duration) -> crate::CheckReport {
+        (self.run)(check, limit)
+    }
 }

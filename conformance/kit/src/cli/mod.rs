@@ -45,6 +45,8 @@ pub use bench::{BenchArgs, bench};
 pub use check::{CheckArgs, check};
 pub use checks::{ChecksArgs, checks};
 pub use crash::{CrashArgs, CrashChildArgs, crash, crash_child};
+#[cfg(feature = "net")]
+pub use families::NetTarget;
 pub use families::{CacheTarget, Family, RuntimeTarget};
 pub use model::{ModelArgs, model};
 
@@ -129,6 +131,8 @@ pub struct Targets {
     pub(crate) stores: Vec<Target>,
     pub(crate) runtimes: Vec<RuntimeTarget>,
     pub(crate) caches: Vec<CacheTarget>,
+    #[cfg(feature = "net")]
+    pub(crate) network: Vec<NetTarget>,
 }
 
 impl Targets {
@@ -138,7 +142,16 @@ impl Targets {
             stores: targets,
             runtimes: Vec::new(),
             caches: Vec::new(),
+            #[cfg(feature = "net")]
+            network: Vec::new(),
         }
+    }
+
+    /// Adds transports and HTTP clients for the transport and http families.
+    #[cfg(feature = "net")]
+    pub fn with_network(mut self, targets: Vec<NetTarget>) -> Targets {
+        self.network.extend(targets);
+        self
     }
 
     /// Adds runtimes for the runtime family of `check`.
@@ -165,6 +178,12 @@ impl Targets {
         if !self.caches.is_empty() {
             out.push(Family::Cache);
         }
+        #[cfg(feature = "net")]
+        for family in [Family::Transport, Family::Http] {
+            if self.network.iter().any(|t| t.family == family) {
+                out.push(family);
+            }
+        }
         out
     }
 
@@ -172,10 +191,12 @@ impl Targets {
     pub(crate) fn all_names(&self) -> Vec<&str> {
         let stores = self.stores.iter().map(Target::name);
         let runtimes = self.runtimes.iter().map(RuntimeTarget::name);
-        stores
+        let names = stores
             .chain(runtimes)
-            .chain(self.caches.iter().map(CacheTarget::name))
-            .collect()
+            .chain(self.caches.iter().map(CacheTarget::name));
+        #[cfg(feature = "net")]
+        let names = names.chain(self.network.iter().map(NetTarget::name));
+        names.collect()
     }
 
     /// The stores `--backend` names (`a,b` or `all`; none: the defaults).

@@ -46,6 +46,9 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
+/// Builds a transport factory for a target.
+type MakeTransport = dyn Fn(&transport::Target) -> anyhow::Result<Arc<dyn TransportFactory>>;
+
 fn measure(quick: bool) -> anyhow::Result<()> {
     let (frames, pings, download) = if quick {
         (2_000, 200, 32u64 << 20)
@@ -54,11 +57,7 @@ fn measure(quick: bool) -> anyhow::Result<()> {
     };
     let pki = TestPki::new("bench CA")?;
     let smol = Arc::new(SmolRuntime::with_workers(2));
-    let transports: Vec<(
-        &str,
-        Executor,
-        Box<dyn Fn(&transport::Target) -> anyhow::Result<Arc<dyn TransportFactory>>>,
-    )> = vec![
+    let transports: Vec<(&str, Executor, Box<MakeTransport>)> = vec![
         (
             "ws-transport (smol)",
             Executor::Smol,
