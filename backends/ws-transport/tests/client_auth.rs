@@ -5,55 +5,10 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls::server::WebPkiClientVerifier;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use wacore::net::{TransportEvent, TransportFactory};
+use whatsapp_rust_conformance::net::TestPki;
 use whatsapp_rust_smol_runtime::SmolRuntime;
 use whatsapp_rust_ws_transport::{TlsOptions, WsTransportFactory};
-
-struct Pki {
-    ca: CertificateDer<'static>,
-    server: Arc<rustls::ServerConfig>,
-    client: (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
-}
-
-fn pki() -> Pki {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = params.self_signed(&ca_key).unwrap();
-    let issue = |names: Vec<String>| {
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(names)
-            .unwrap()
-            .signed_by(&key, &ca, &ca_key)
-            .unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        (vec![cert.der().clone()], key)
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.der().clone()).unwrap();
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .unwrap();
-    let (chain, key) = issue(vec!["127.0.0.1".into()]);
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .unwrap();
-    Pki {
-        ca: ca.der().clone(),
-        server: Arc::new(server),
-        client: issue(vec!["bot".into()]),
-    }
-}
 
 /// Serves one connection: TLS (client certificate required), the upgrade,
 /// then one "hello" frame.
@@ -86,13 +41,13 @@ fn factory(url: String, tls: TlsOptions) -> WsTransportFactory {
 
 #[test]
 fn a_client_certificate_is_presented_when_asked() {
-    let pki = pki();
-    let (chain, key) = pki.client;
+    let pki = TestPki::new("test CA").unwrap();
+    let (chain, key) = pki.client_identity();
     let tls = TlsOptions::default()
         .without_webpki_roots()
-        .add_root_certificate(pki.ca.clone())
+        .add_root_certificate(pki.ca())
         .with_client_auth(chain, key);
-    let url = serve(pki.server.clone());
+    let url = serve(pki.server_config_requiring_client_auth());
     futures_lite::future::block_on(async {
         let (transport, events) = factory(url, tls)
             .create_transport()
@@ -109,11 +64,11 @@ fn a_client_certificate_is_presented_when_asked() {
 
 #[test]
 fn without_a_client_certificate_the_server_refuses() {
-    let pki = pki();
+    let pki = TestPki::new("test CA").unwrap();
     let tls = TlsOptions::default()
         .without_webpki_roots()
-        .add_root_certificate(pki.ca.clone());
-    let url = serve(pki.server.clone());
+        .add_root_certificate(pki.ca());
+    let url = serve(pki.server_config_requiring_client_auth());
     let result = futures_lite::future::block_on(factory(url, tls).create_transport());
     let error = format!(
         "{:#}",
