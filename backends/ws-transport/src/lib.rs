@@ -187,7 +187,7 @@ impl WsTransportFactory {
         Ok(transport::start(
             ws,
             target.tls,
-            &*self.runtime,
+            &self.runtime,
             self.event_capacity,
         ))
     }

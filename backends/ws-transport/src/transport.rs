@@ -4,7 +4,9 @@
 use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_net::TcpStream;
 use async_trait::async_trait;
@@ -80,13 +82,26 @@ const TLS_STATE_BYTES: u64 = 36 * 1024;
 pub(crate) struct WsTransport {
     sink: Mutex<Option<WebSocketSender<Stream>>>,
     // Closed (by dropping it) on a local disconnect: wakes the read pump.
-    shutdown: Mutex<Option<async_channel::Sender<()>>>,
+    shutdown: std::sync::Mutex<Option<async_channel::Sender<()>>>,
+    // Set first thing by `disconnect`, so a `send` waiting for the sink
+    // behind a stalled one fails instead of going out after the close.
+    closed: AtomicBool,
+    runtime: Arc<dyn Runtime>,
     tls: bool,
 }
+
+/// How long `disconnect` waits to send its close frame (behind a `send`
+/// stalled on a server that stopped reading, or on a full socket) before it
+/// gives up on the frame; the connection is dropped either way.
+const CLOSE_FRAME_WAIT: Duration = Duration::from_secs(2);
 
 #[async_trait]
 impl Transport for WsTransport {
     async fn send(&self, data: Bytes) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.closed.load(Ordering::SeqCst),
+            "the transport is disconnected"
+        );
         let mut sink = self.sink.lock().await;
         let sink = sink
             .as_mut()
@@ -97,18 +112,24 @@ impl Transport for WsTransport {
     }
 
     async fn disconnect(&self) {
-        let sink = self.sink.lock().await.take();
+        self.closed.store(true, Ordering::SeqCst);
         // Wake the pump first: it then reports the local close, whatever the
         // server answers to our close frame.
-        self.shutdown.lock().await.take();
-        if let Some(mut sink) = sink {
+        if let Ok(mut shutdown) = self.shutdown.lock() {
+            shutdown.take();
+        }
+        let close = async {
+            let Some(mut sink) = self.sink.lock().await.take() else {
+                return;
+            };
             let frame = CloseFrame {
                 code: CloseCode::Normal,
                 reason: "".into(),
             };
             // Best effort: the connection may already be gone.
             let _ = sink.send(Message::Close(Some(frame))).await;
-        }
+        };
+        let _ = select(pin!(close), self.runtime.sleep(CLOSE_FRAME_WAIT)).await;
     }
 
     fn resource_report(&self) -> Option<TransportResourceReport> {
@@ -126,7 +147,7 @@ impl Transport for WsTransport {
 pub(crate) fn start(
     ws: WebSocketStream<Stream>,
     tls: bool,
-    runtime: &dyn Runtime,
+    runtime: &Arc<dyn Runtime>,
     capacity: usize,
 ) -> (Arc<dyn Transport>, async_channel::Receiver<TransportEvent>) {
     let (sink, stream) = ws.split();
@@ -136,7 +157,9 @@ pub(crate) fn start(
     runtime.spawn_detached(Box::pin(read_pump(stream, events, shutdown_rx)));
     let transport = WsTransport {
         sink: Mutex::new(Some(sink)),
-        shutdown: Mutex::new(Some(shutdown)),
+        shutdown: std::sync::Mutex::new(Some(shutdown)),
+        closed: AtomicBool::new(false),
+        runtime: runtime.clone(),
         tls,
     };
     (Arc::new(transport), receiver)

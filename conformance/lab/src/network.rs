@@ -86,7 +86,12 @@ pub fn transports() -> Vec<(TransportUnderTest, Expectations)> {
                 Executor::TokioMultiThread,
                 tokio_reference,
             ),
-            Expectations::none(),
+            Expectations::none().expect_failure(
+                "transport::disconnect_returns_while_a_send_is_stalled",
+                "whatsapp-rust-tokio-transport 0.7.0: `disconnect` signals its read pump, then awaits \
+                 `self.sink.lock()`, the tokio Mutex a `send` parked on a full socket holds, so it \
+                 never returns while the server reads nothing (seen here: no return within 10 s)",
+            ),
         ),
     ]
 }

@@ -65,6 +65,7 @@ enum TransportFlaw {
     DisconnectDoesNothing,
     LaterDisconnectsHang,
     SendAfterDisconnectIsOk,
+    DisconnectWaitsForSends,
 }
 
 impl Default for Flaw {
@@ -101,6 +102,7 @@ impl TransportFactory for FlawedFactory {
                     flaw: TransportFlaw::None,
                     disconnects: AtomicUsize::new(0),
                     disconnected: AtomicBool::new(true),
+                    in_send: Default::default(),
                 });
                 return Ok((dead, rx));
             }
@@ -111,6 +113,7 @@ impl TransportFactory for FlawedFactory {
             flaw: self.flaw.transport,
             disconnects: AtomicUsize::new(0),
             disconnected: AtomicBool::new(false),
+            in_send: Default::default(),
         });
         Ok((transport, forward(events, self.flaw)))
     }
@@ -145,6 +148,8 @@ struct FlawedTransport {
     flaw: TransportFlaw,
     disconnects: AtomicUsize,
     disconnected: AtomicBool,
+    // Held across each send, taken by disconnect (DisconnectWaitsForSends).
+    in_send: futures::lock::Mutex<()>,
 }
 
 #[async_trait]
@@ -161,6 +166,7 @@ impl Transport for FlawedTransport {
         if self.flaw == TransportFlaw::TruncateLargeSends && data.len() > 1 << 20 {
             data.truncate(1 << 20);
         }
+        let _sending = self.in_send.lock().await;
         inner.send(data).await
     }
 
@@ -168,6 +174,10 @@ impl Transport for FlawedTransport {
         self.disconnected.store(true, Ordering::SeqCst);
         let Some(inner) = &self.inner else { return };
         let call = self.disconnects.fetch_add(1, Ordering::SeqCst);
+        let _no_send = match self.flaw {
+            TransportFlaw::DisconnectWaitsForSends => Some(self.in_send.lock().await),
+            _ => None,
+        };
         match self.flaw {
             TransportFlaw::DisconnectDoesNothing => {}
             TransportFlaw::LaterDisconnectsHang if call > 0 => std::future::pending().await,
@@ -342,6 +352,13 @@ flaw!(
     send_after_disconnect_is_ok,
     caught_by: send_after_disconnect_fails,
     Flaw { transport: TransportFlaw::SendAfterDisconnectIsOk, ..Flaw::default() }
+);
+
+flaw!(
+    /// `disconnect` waits for a pending `send` to finish first.
+    disconnect_waits_for_sends,
+    caught_by: disconnect_returns_while_a_send_is_stalled,
+    Flaw { transport: TransportFlaw::DisconnectWaitsForSends, ..Flaw::default() }
 );
 
 flaw!(

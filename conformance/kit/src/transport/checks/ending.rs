@@ -19,6 +19,7 @@ register!(
     disconnect_sends_close_1000,
     disconnect_is_idempotent,
     send_after_disconnect_fails,
+    disconnect_returns_while_a_send_is_stalled,
 );
 
 /// The server sends "bye" then ends as `end` does; the subject must deliver
@@ -204,6 +205,51 @@ check!(
         )
         .await?;
         ensure!(result.is_err(), "send after disconnect returned Ok");
+        Ok(None)
+    }
+);
+
+check!(
+    disconnect_returns_while_a_send_is_stalled,
+    Contract,
+    "disconnect returns within 10 s even while a send is stalled on a server that reads nothing \
+     (the client disconnects a dead connection after its keepalive fails, often with a send \
+     still pending)",
+    |subject| {
+        let (done, server_done) = std::sync::mpsc::channel::<()>();
+        let server = serve(move |_| {
+            // Read nothing until the check is over.
+            let _ = server_done.recv_timeout(std::time::Duration::from_secs(30));
+            Ok(String::new())
+        })?;
+        let conn = connect(&subject, &server.url, None).await?;
+        conn.connected().await?;
+        let frame = bytes::Bytes::from(vec![0x33u8; 64 * 1024]);
+        let mut stalled = None;
+        // Up to 256 MiB: far more than socket buffers hold.
+        for _ in 0..4096 {
+            let mut send = Box::pin(conn.transport.send(frame.clone()));
+            match crate::limit::within(std::time::Duration::from_secs(1), &mut send).await {
+                Some(Ok(())) => continue,
+                Some(Err(e)) => return Err(Failure(format!("send failed before stalling: {e:#}"))),
+                None => {
+                    stalled = Some(send);
+                    break;
+                }
+            }
+        }
+        ensure!(
+            stalled.is_some(),
+            "256 MiB went to a server that reads nothing: no send ever stalled"
+        );
+        let returned = within_bound(
+            "disconnect while a send is stalled",
+            conn.transport.disconnect(),
+        )
+        .await;
+        let _ = done.send(());
+        drop(stalled);
+        returned?;
         Ok(None)
     }
 );
