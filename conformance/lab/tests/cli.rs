@@ -56,7 +56,7 @@ fn unknown_flags_and_values_are_usage_errors_that_name_them() {
         (&["faults", "--steps", "0"][..], "0"),
         (&["model", "--cases", "x"][..], "x"),
         (&["nonsense"][..], "nonsense"),
-        (&["check", "--family", "transport"][..], "transport"),
+        (&["check", "--family", "voip"][..], "voip"),
         (
             &[
                 "check",
