@@ -34,7 +34,7 @@ impl NoiseServer {
     /// A server with a fresh identity.
     pub(crate) fn new() -> NoiseServer {
         let identity = KeyPair::generate(&mut rand::rng());
-        let cert_chain = wacore_noise::test_util::build_cert_chain_bytes(&public(&identity));
+        let cert_chain = cert_chain(&public(&identity));
         NoiseServer {
             identity,
             cert_chain,
@@ -112,7 +112,7 @@ impl NoiseServer {
         encrypted_static: &[u8],
         payload: &[u8],
     ) -> Result<wa::HandshakeMessage, String> {
-        let fail = |e: wacore_noise::HandshakeError| e.to_string();
+        let fail = |e: wacore::noise::HandshakeError| e.to_string();
         let mut noise = NoiseHandshake::new(NOISE_PATTERN_IK, &WA_CONN_HEADER).map_err(fail)?;
         noise.authenticate(&self.static_key());
         noise.authenticate(client_ephemeral);
@@ -136,6 +136,32 @@ impl NoiseServer {
         let payload = noise.encrypt(&self.cert_chain).map_err(fail)?;
         Ok(server_hello(&ephemeral, None, payload))
     }
+}
+
+/// A certificate chain naming `leaf_key`, its signatures zeroed (no key of
+/// WhatsApp's signs it: the client under test must be built with
+/// whatsapp-rust's test-only `danger-skip-cert-chain-verify`). Validity:
+/// 2023-11 to 2030-03, the window wacore-noise's own test fixture uses.
+fn cert_chain(leaf_key: &[u8; 32]) -> Vec<u8> {
+    use wa::cert_chain::{NoiseCertificate, noise_certificate::Details};
+    let certificate = |serial, issuer_serial, key: &[u8], not_before| NoiseCertificate {
+        details: Some(
+            Details {
+                serial: Some(serial),
+                issuer_serial: Some(issuer_serial),
+                key: Some(key.to_vec()),
+                not_before: Some(not_before),
+                not_after: Some(1_899_999_500),
+            }
+            .encode_to_vec(),
+        ),
+        signature: Some(vec![0; 64]),
+    };
+    wa::CertChain {
+        leaf: buffa::MessageField::some(certificate(2, 1, leaf_key, 1_700_000_500)),
+        intermediate: buffa::MessageField::some(certificate(1, 0, &[0xCC; 32], 1_700_000_000)),
+    }
+    .encode_to_vec()
 }
 
 fn server_hello(
