@@ -68,6 +68,12 @@ fn measure(quick: bool) -> anyhow::Result<()> {
             Executor::TokioMultiThread,
             Box::new(network::tokio_reference),
         ),
+        // Ours on tokio: tells the transport's cost from the runtime's.
+        (
+            "ws-transport (tokio)",
+            Executor::TokioMultiThread,
+            Box::new(|t| network::ours(Arc::new(whatsapp_rust::TokioRuntime), t)),
+        ),
     ];
     println!(
         "transport over loopback TLS WebSocket ({frames} frames of 1 KiB; {pings} round trips of 64 B)"
