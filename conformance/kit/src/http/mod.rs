@@ -42,6 +42,7 @@ pub use crate::net::{run_check, run_check_within, run_suite, test_main, test_mai
 pub use checks::all_checks;
 
 use crate::Executor;
+pub use crate::net::Capabilities;
 
 /// How the kit asks for a client to be built.
 #[derive(Debug, Clone)]
@@ -64,26 +65,6 @@ impl Target {
 
 /// Builds a client for a [`Target`]; an `Err` fails the check that asked.
 pub type MakeClient = Arc<dyn Fn(&Target) -> anyhow::Result<Arc<dyn HttpClient>> + Send + Sync>;
-
-/// What a client claims.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Capabilities {
-    /// It goes through HTTP CONNECT and SOCKS5 proxies, with credentials.
-    pub proxies: bool,
-}
-
-impl Capabilities {
-    /// A client that connects directly only.
-    pub fn direct_only() -> Capabilities {
-        Capabilities { proxies: false }
-    }
-
-    /// A client that also goes through both kinds of proxy.
-    pub fn with_proxies() -> Capabilities {
-        Capabilities { proxies: true }
-    }
-}
 
 /// A client to check: its name, how to build it, what it claims, and the
 /// executor its checks run on (a tokio-bound client needs a tokio one).

@@ -17,6 +17,26 @@ use crate::{
     CheckReport, CheckResult, Executor, Expectations, Outcome, Report, UnknownCheck, Verdict,
 };
 
+/// What a transport or an HTTP client claims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// It goes through HTTP CONNECT and SOCKS5 proxies, with credentials.
+    pub proxies: bool,
+}
+
+impl Capabilities {
+    /// A subject that connects directly only.
+    pub fn direct_only() -> Capabilities {
+        Capabilities { proxies: false }
+    }
+
+    /// A subject that also goes through both kinds of proxy.
+    pub fn with_proxies() -> Capabilities {
+        Capabilities { proxies: true }
+    }
+}
+
 /// What a network family checks: a transport or an HTTP client, with its
 /// claims and the executor its checks run on.
 pub trait Subject: Clone + Send + Sync + 'static {

@@ -13,7 +13,7 @@ mod ws_server;
 use std::time::Duration;
 
 pub use family::{
-    Check, Subject, run_check, run_check_within, run_suite, test_main, test_main_each,
+    Capabilities, Check, Subject, run_check, run_check_within, run_suite, test_main, test_main_each,
 };
 pub(crate) use family::{net_check, net_register};
 pub use http_server::HttpServer;

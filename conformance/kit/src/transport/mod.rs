@@ -42,6 +42,7 @@ pub use crate::net::{run_check, run_check_within, run_suite, test_main, test_mai
 pub use checks::all_checks;
 
 use crate::Executor;
+pub use crate::net::Capabilities;
 
 /// Where the kit asks a factory to connect.
 #[derive(Debug, Clone)]
@@ -74,26 +75,6 @@ impl Target {
 /// Builds a factory for a [`Target`]; an `Err` fails the check that asked.
 pub type MakeFactory =
     Arc<dyn Fn(&Target) -> anyhow::Result<Arc<dyn TransportFactory>> + Send + Sync>;
-
-/// What a transport claims.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Capabilities {
-    /// It connects through HTTP CONNECT and SOCKS5 proxies, with credentials.
-    pub proxies: bool,
-}
-
-impl Capabilities {
-    /// A transport that connects directly only.
-    pub fn direct_only() -> Capabilities {
-        Capabilities { proxies: false }
-    }
-
-    /// A transport that also connects through both kinds of proxy.
-    pub fn with_proxies() -> Capabilities {
-        Capabilities { proxies: true }
-    }
-}
 
 /// A transport to check: its name, how to build its factory, what it
 /// claims, and the executor its checks run on (a tokio-bound transport
