@@ -8,6 +8,7 @@ mod family;
 mod http_server;
 mod pki;
 mod proxy;
+mod shared_checks;
 mod ws_server;
 
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub(crate) use http_server::{Seen, pattern_byte};
 
 pub use pki::TestPki;
 pub use proxy::{LoopbackProxy, ProxyProtocol};
+pub(crate) use shared_checks::{closed_port, refused_for_credentials, start_proxy};
 pub use ws_server::EchoServer;
 pub(crate) use ws_server::{Session, WsServer};
 

@@ -2,12 +2,11 @@
 //! never answers are `Err`, promptly (`Err` is for DNS, connect, TLS,
 //! timeout; wacore net.rs).
 
-use std::net::{Ipv4Addr, TcpListener};
-
 use wacore::net::HttpRequest;
 
 use super::{TIMEOUT, check, client, register, server, try_execute};
 use crate::Failure;
+use crate::net::closed_port;
 
 register!(refused_connection_is_err, stalled_server_times_out);
 
@@ -16,10 +15,7 @@ check!(
     Contract,
     "a request to a port nobody listens on is Err within 10 s",
     |subject| {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map_err(|e| Failure(format!("the kit could not find a free port: {e}")))?
-            .port();
+        let port = closed_port()?;
         let client = client(&subject, None)?;
         match try_execute(
             &client,

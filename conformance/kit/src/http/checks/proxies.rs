@@ -5,7 +5,7 @@
 use wacore::net::HttpRequest;
 
 use super::{check, client, execute, register, server, try_execute};
-use crate::net::{LoopbackProxy, ProxyProtocol};
+use crate::net::{LoopbackProxy, ProxyProtocol, refused_for_credentials, start_proxy};
 use crate::{CheckResult, Failure, ensure, ensure_eq};
 
 register!(
@@ -16,14 +16,6 @@ register!(
     through_socks5_with_credentials,
     socks5_wrong_credentials_are_err,
 );
-
-fn start(
-    protocol: ProxyProtocol,
-    credentials: Option<(&str, &str)>,
-) -> Result<LoopbackProxy, Failure> {
-    LoopbackProxy::start(protocol, credentials)
-        .map_err(|e| Failure(format!("the kit could not start its proxy: {e}")))
-}
 
 /// A POST through the proxy reaches the server, through a tunnel.
 async fn through(subject: &super::HttpUnderTest, proxy: &LoopbackProxy) -> CheckResult {
@@ -61,15 +53,7 @@ async fn refused(subject: &super::HttpUnderTest, proxy: &LoopbackProxy) -> Check
         }
         Err(e) => format!("{e:#}"),
     };
-    let lower = error.to_ascii_lowercase();
-    ensure!(
-        ["credential", "auth", "407", "password"]
-            .iter()
-            .any(|w| lower.contains(w)),
-        "the error does not say the credentials were refused: {error}"
-    );
-    ensure_eq!(proxy.tunnels(), 0, "tunnels opened with wrong credentials");
-    Ok(Some(format!("Err: {error}")))
+    refused_for_credentials(proxy, error)
 }
 
 check!(
@@ -77,7 +61,7 @@ check!(
     Contract,
     "a client that claims proxies goes through an HTTP CONNECT proxy (whatsapp-rust #535/#536)",
     needs_proxies: true,
-    |subject| { through(&subject, &start(ProxyProtocol::HttpConnect, None)?).await }
+    |subject| { through(&subject, &start_proxy(ProxyProtocol::HttpConnect, None)?).await }
 );
 
 check!(
@@ -85,7 +69,7 @@ check!(
     Contract,
     "through an HTTP CONNECT proxy that requires Basic credentials, given in the proxy URL",
     needs_proxies: true,
-    |subject| { through(&subject, &start(ProxyProtocol::HttpConnect, Some(("alice", "s3cret")))?).await }
+    |subject| { through(&subject, &start_proxy(ProxyProtocol::HttpConnect, Some(("alice", "s3cret")))?).await }
 );
 
 check!(
@@ -93,7 +77,7 @@ check!(
     Contract,
     "wrong credentials for an HTTP CONNECT proxy are an Err within 10 s that says so",
     needs_proxies: true,
-    |subject| { refused(&subject, &start(ProxyProtocol::HttpConnect, Some(("alice", "s3cret")))?).await }
+    |subject| { refused(&subject, &start_proxy(ProxyProtocol::HttpConnect, Some(("alice", "s3cret")))?).await }
 );
 
 check!(
@@ -101,7 +85,7 @@ check!(
     Contract,
     "a client that claims proxies goes through a SOCKS5 proxy",
     needs_proxies: true,
-    |subject| { through(&subject, &start(ProxyProtocol::Socks5, None)?).await }
+    |subject| { through(&subject, &start_proxy(ProxyProtocol::Socks5, None)?).await }
 );
 
 check!(
@@ -109,7 +93,7 @@ check!(
     Contract,
     "through a SOCKS5 proxy that requires username/password (RFC 1929), given in the proxy URL",
     needs_proxies: true,
-    |subject| { through(&subject, &start(ProxyProtocol::Socks5, Some(("alice", "s3cret")))?).await }
+    |subject| { through(&subject, &start_proxy(ProxyProtocol::Socks5, Some(("alice", "s3cret")))?).await }
 );
 
 check!(
@@ -117,5 +101,5 @@ check!(
     Contract,
     "wrong credentials for a SOCKS5 proxy are an Err within 10 s that says so",
     needs_proxies: true,
-    |subject| { refused(&subject, &start(ProxyProtocol::Socks5, Some(("alice", "s3cret")))?).await }
+    |subject| { refused(&subject, &start_proxy(ProxyProtocol::Socks5, Some(("alice", "s3cret")))?).await }
 );

@@ -2,10 +2,8 @@
 //! are `Err` from `create_transport`, promptly (the client gives a connect
 //! 20 s and then retries; a hang or an `Ok` would hide the failure).
 
-use std::net::{Ipv4Addr, TcpListener};
-
 use super::{check, register, try_connect, untrusted};
-use crate::net::WsServer;
+use crate::net::{WsServer, closed_port};
 use crate::{Failure, ensure};
 
 register!(refused_connection_is_err, untrusted_certificate_is_err);
@@ -15,10 +13,7 @@ check!(
     Contract,
     "create_transport to a port nobody listens on returns Err within 10 s",
     |subject| {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map_err(|e| Failure(format!("the kit could not find a free port: {e}")))?
-            .port();
+        let port = closed_port()?;
         let url = format!("wss://127.0.0.1:{port}/ws/chat");
         match try_connect(&subject, &url, None).await? {
             Ok(_) => Err(Failure(format!(

@@ -3,7 +3,7 @@
 //! wrong credentials are a clear `Err`.
 
 use super::{check, connect, payload, register, serve, try_connect};
-use crate::net::{LoopbackProxy, ProxyProtocol};
+use crate::net::{LoopbackProxy, ProxyProtocol, refused_for_credentials, start_proxy};
 use crate::{CheckResult, Failure, ensure, ensure_eq};
 
 register!(
@@ -14,14 +14,6 @@ register!(
     through_socks5_with_credentials,
     socks5_wrong_credentials_are_err,
 );
-
-fn start(
-    protocol: ProxyProtocol,
-    credentials: Option<(&str, &str)>,
-) -> Result<LoopbackProxy, Failure> {
-    LoopbackProxy::start(protocol, credentials)
-        .map_err(|e| Failure(format!("the kit could not start its proxy: {e}")))
-}
 
 /// Echoes 20 frames through the proxy and checks one tunnel was opened.
 async fn echo_through(
@@ -69,15 +61,7 @@ async fn refused(
         }
         Err(e) => format!("{e:#}"),
     };
-    let lower = error.to_ascii_lowercase();
-    ensure!(
-        ["credential", "auth", "407", "password"]
-            .iter()
-            .any(|w| lower.contains(w)),
-        "the error does not say the credentials were refused: {error}"
-    );
-    ensure_eq!(proxy.tunnels(), 0, "tunnels opened with wrong credentials");
-    Ok(Some(format!("Err: {error}")))
+    refused_for_credentials(proxy, error)
 }
 
 check!(
@@ -86,7 +70,7 @@ check!(
     "a transport that claims proxies connects through an HTTP CONNECT proxy (custom-backends \
      guide; whatsapp-rust issues #535/#536)",
     needs_proxies: true,
-    |subject| { echo_through(&subject, &start(ProxyProtocol::HttpConnect, None)?).await }
+    |subject| { echo_through(&subject, &start_proxy(ProxyProtocol::HttpConnect, None)?).await }
 );
 
 check!(
@@ -94,7 +78,7 @@ check!(
     Contract,
     "through an HTTP CONNECT proxy that requires Basic credentials, given in the proxy URL",
     needs_proxies: true,
-    |subject| { echo_through(&subject, &start(ProxyProtocol::HttpConnect, Some(("alice", "s3cret")))?).await }
+    |subject| { echo_through(&subject, &start_proxy(ProxyProtocol::HttpConnect, Some(("alice", "s3cret")))?).await }
 );
 
 check!(
@@ -102,7 +86,7 @@ check!(
     Contract,
     "wrong credentials for an HTTP CONNECT proxy are an Err within 10 s that says so",
     needs_proxies: true,
-    |subject| { refused(&subject, &start(ProxyProtocol::HttpConnect, Some(("alice", "s3cret")))?).await }
+    |subject| { refused(&subject, &start_proxy(ProxyProtocol::HttpConnect, Some(("alice", "s3cret")))?).await }
 );
 
 check!(
@@ -110,7 +94,7 @@ check!(
     Contract,
     "a transport that claims proxies connects through a SOCKS5 proxy",
     needs_proxies: true,
-    |subject| { echo_through(&subject, &start(ProxyProtocol::Socks5, None)?).await }
+    |subject| { echo_through(&subject, &start_proxy(ProxyProtocol::Socks5, None)?).await }
 );
 
 check!(
@@ -118,7 +102,7 @@ check!(
     Contract,
     "through a SOCKS5 proxy that requires username/password (RFC 1929), given in the proxy URL",
     needs_proxies: true,
-    |subject| { echo_through(&subject, &start(ProxyProtocol::Socks5, Some(("alice", "s3cret")))?).await }
+    |subject| { echo_through(&subject, &start_proxy(ProxyProtocol::Socks5, Some(("alice", "s3cret")))?).await }
 );
 
 check!(
@@ -126,5 +110,5 @@ check!(
     Contract,
     "wrong credentials for a SOCKS5 proxy are an Err within 10 s that says so",
     needs_proxies: true,
-    |subject| { refused(&subject, &start(ProxyProtocol::Socks5, Some(("alice", "s3cret")))?).await }
+    |subject| { refused(&subject, &start_proxy(ProxyProtocol::Socks5, Some(("alice", "s3cret")))?).await }
 );
