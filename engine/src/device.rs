@@ -63,7 +63,7 @@ impl DeviceStore for RedbStore {
         };
         let target = snapshot::target_path(path, name)?;
         let extra = extra_content.map(<[u8]>::to_vec);
-        Ok(snapshot::spawn(self.db_arc(), target, extra).await?)
+        Ok(snapshot::spawn(self.read_snapshot()?, target, extra).await?)
     }
 
     /// `memory_bytes`: an upper bound of the redb page cache, the smaller of

@@ -48,7 +48,7 @@ impl RedbStore {
     /// opens. Runs on a thread of its own, never the caller's. Refuses an
     /// existing `target`.
     pub async fn backup(&self, target: impl AsRef<std::path::Path>) -> Result<(), StoreError> {
-        Ok(crate::snapshot::spawn(self.db_arc(), target.as_ref().to_owned(), None).await?)
+        Ok(crate::snapshot::spawn(self.read_snapshot()?, target.as_ref().to_owned(), None).await?)
     }
 
     /// Rows and bytes per table and account, every account of the file, in

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures_channel::oneshot;
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadTransaction, ReadableTable};
 
 use crate::error::{Error, Result};
 use crate::tables::{DATA_TABLES, META, META_LOG_EPOCH};
@@ -42,9 +42,9 @@ pub(crate) fn target_path(db_path: &Path, name: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(file))
 }
 
-/// Copies the database into `target` on a new thread; resolves when done.
+/// Copies `source` into `target` on a new thread; resolves when done.
 pub(crate) async fn spawn(
-    db: Arc<Database>,
+    source: Arc<ReadTransaction>,
     target: PathBuf,
     extra: Option<Vec<u8>>,
 ) -> Result<()> {
@@ -52,22 +52,25 @@ pub(crate) async fn spawn(
     std::thread::Builder::new()
         .name("redb-storage-snapshot".into())
         .spawn(move || {
-            let _ = reply.send(write_snapshot(&db, &target, extra.as_deref()));
+            let _ = reply.send(write_snapshot(&source, &target, extra.as_deref()));
         })
         .map_err(|e| Error::io("starting the snapshot thread", e))?;
     rx.await
         .unwrap_or_else(|_| Err(Error::Database("snapshot thread panicked".into())))
 }
 
-/// Copies every table as of one read snapshot into a new file at `target`.
-pub(crate) fn write_snapshot(db: &Database, target: &Path, extra: Option<&[u8]>) -> Result<()> {
+/// Copies every table of the read snapshot `source` into a new file at `target`.
+pub(crate) fn write_snapshot(
+    source: &ReadTransaction,
+    target: &Path,
+    extra: Option<&[u8]>,
+) -> Result<()> {
     if target.exists() {
         return Err(Error::InvalidInput(format!(
             "{} already exists; not overwriting it",
             target.display()
         )));
     }
-    let source = db.begin_read()?;
     let copy = Database::create(target).map_err(|e| match e {
         redb::DatabaseError::Storage(redb::StorageError::Io(io)) => {
             Error::io(format!("creating {}", target.display()), io)

@@ -309,20 +309,36 @@ impl RedbStore {
         Key::account(self.device_id)
     }
 
-    pub(crate) fn db_arc(&self) -> Arc<Database> {
-        self.shared.db.clone()
+    /// The snapshot [`RedbStore::read`] would read now, to keep.
+    pub(crate) fn read_snapshot(&self) -> Result<Arc<ReadTransaction>> {
+        match self.shared.writer.published() {
+            Some(snapshot) => Ok(snapshot),
+            None => Ok(Arc::new(self.shared.db.begin_read()?)),
+        }
     }
 
-    /// Runs `f` in a fresh read snapshot on the caller's thread. Readers never
+    /// Runs `f` in a read snapshot on the caller's thread. Readers never
     /// wait for the writer (MVCC). A panic inside redb becomes `Error::Corrupt`.
     pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T>,
     ) -> Result<T, StoreError> {
-        let txn = self.shared.db.begin_read().map_err(Error::from)?;
+        // In `Immediate` mode the writer publishes the newest snapshot whose
+        // log records are synced (`crate::writer`); otherwise the newest commit.
+        let (published, fresh);
+        let txn = match self.shared.writer.published() {
+            Some(snapshot) => {
+                published = snapshot;
+                &*published
+            }
+            None => {
+                fresh = self.shared.db.begin_read().map_err(Error::from)?;
+                &fresh
+            }
+        };
         // redb may panic on a damaged page instead of returning an error;
         // the caller gets `Error::Corrupt`, not a panic in its task.
-        let result = catch_unwind(AssertUnwindSafe(|| f(&txn))).map_err(|_| {
+        let result = catch_unwind(AssertUnwindSafe(|| f(txn))).map_err(|_| {
             self.shared.db.mark_damaged();
             redb_panicked(label(&self.shared.path), "reading")
         })?;
@@ -629,14 +645,10 @@ fn recover(
         crate::log::apply_replay(db, &replay)?;
         log.checkpointed();
     }
-    Ok(config.durability.logs().then(|| {
-        Journal::new(
-            log,
-            config.durability == crate::Durability::Immediate,
-            config.checkpoint_bytes,
-            config.checkpoint_interval,
-        )
-    }))
+    Ok(config
+        .durability
+        .logs()
+        .then(|| Journal::new(log, config.checkpoint_bytes, config.checkpoint_interval)))
 }
 
 /// A log whose epoch is not the database's belongs to another incarnation

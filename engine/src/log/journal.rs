@@ -1,21 +1,23 @@
 //! The writer thread's side of the commit log: appending a group's record
-//! before its commit, syncing per the durability mode, erasing a record
-//! whose commit failed, and checkpointing.
+//! before its commit, erasing a record whose commit failed, syncing
+//! (`ProcessCrashSafe`'s periodic sync; `Immediate` mode's per-group syncs
+//! run on the writer's sync thread, `crate::writer::sync`), and
+//! checkpointing.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use redb::Database;
 
-use super::CommitLog;
 use super::format::RecordBuf;
+use super::{CommitLog, LogSyncer};
 use crate::error::{Error, Result};
 use crate::tables::{META, META_LOG_LSN};
 
 /// The commit log as the writer thread drives it.
 pub(crate) struct Journal {
     log: CommitLog,
-    /// `fdatasync` the log before every acknowledgement (`Immediate`).
-    sync_each: bool,
     /// The LSN the last checkpoint recorded.
     checkpoint_lsn: u64,
     /// When the first record after the last checkpoint was appended.
@@ -23,8 +25,9 @@ pub(crate) struct Journal {
     checkpoint_bytes: u64,
     checkpoint_interval: Duration,
     /// An I/O error on the log: no more writes until the store is reopened
-    /// (after a failed `fdatasync` the OS may have dropped the pages).
-    poisoned: bool,
+    /// (after a failed `fdatasync` the OS may have dropped the pages). Shared
+    /// with the sync thread, which sets it too.
+    poisoned: Arc<AtomicBool>,
     /// A record started a new checkpoint period since `wants_attention`
     /// last ran: the writer thread must learn the new deadline.
     news: bool,
@@ -33,44 +36,50 @@ pub(crate) struct Journal {
 impl Journal {
     pub(crate) fn new(
         log: CommitLog,
-        sync_each: bool,
         checkpoint_bytes: u64,
         checkpoint_interval: Duration,
     ) -> Journal {
         Journal {
             checkpoint_lsn: log.last_lsn(),
             log,
-            sync_each,
             first_unchecked: None,
             checkpoint_bytes,
             checkpoint_interval,
-            poisoned: false,
+            poisoned: Arc::new(AtomicBool::new(false)),
             news: false,
         }
     }
 
-    /// Appends a group's changes (and syncs, in `Immediate` mode) before its
+    /// What the sync thread needs: a handle that syncs the log, and the
+    /// flag it sets when a sync fails.
+    pub(crate) fn sync_side(&self) -> (LogSyncer, Arc<AtomicBool>) {
+        (self.log.syncer(), self.poisoned.clone())
+    }
+
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+    }
+
+    /// Appends a group's changes (to the OS, not synced) before its
     /// transaction commits. Returns whether a record was written (an empty
     /// group writes none). On an error nothing of the group may survive:
     /// the record is erased if it can be, and the journal refuses further
     /// writes.
     pub(crate) fn record(&mut self, changes: &mut RecordBuf) -> Result<bool> {
-        if self.poisoned {
+        if self.is_poisoned() {
             return Err(Error::Poisoned);
         }
         if changes.is_empty() {
             return Ok(false);
         }
-        let written = self.log.append(changes).and_then(|_| {
-            if self.sync_each {
-                self.log.sync()
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(e) = written {
-            let _ = self.log.erase_last();
-            self.poisoned = true;
+        if let Err(e) = self.log.append(changes) {
+            // Not `erase_last`: that is the previous, acknowledged record.
+            self.log.discard_unfinished();
+            self.poison();
             return Err(e);
         }
         if self.first_unchecked.is_none() {
@@ -91,17 +100,17 @@ impl Journal {
     /// written: the record must not be replayed.
     pub(crate) fn commit_failed(&mut self) {
         if self.log.erase_last().is_err() {
-            self.poisoned = true;
+            self.poison();
         }
     }
 
     /// Makes every record durable (`ProcessCrashSafe`'s periodic sync, a
     /// `flush` call).
     pub(crate) fn sync(&mut self) -> Result<()> {
-        if self.poisoned {
+        if self.is_poisoned() {
             return Err(Error::Poisoned);
         }
-        self.log.sync().inspect_err(|_| self.poisoned = true)
+        self.log.sync().inspect_err(|_| self.poison())
     }
 
     /// When a checkpoint is due by time, if records await one.
@@ -115,7 +124,7 @@ impl Journal {
     /// has committed by now (the writer thread does both, in order).
     pub(crate) fn maybe_checkpoint(&mut self, db: &Database, force: bool) -> Result<bool> {
         let lsn = self.log.last_lsn();
-        if lsn == self.checkpoint_lsn || self.poisoned {
+        if lsn == self.checkpoint_lsn || self.is_poisoned() {
             return Ok(false);
         }
         let due = force
@@ -135,7 +144,7 @@ impl Journal {
         })();
         // The log still holds every record; but a database that cannot
         // commit durably will not take more: refuse writes until reopened.
-        checkpoint.inspect_err(|_| self.poisoned = true)?;
+        checkpoint.inspect_err(|_| self.poison())?;
         self.log.checkpointed();
         self.checkpoint_lsn = lsn;
         self.first_unchecked = None;

@@ -8,11 +8,13 @@
 //!    `max_group_size`): the group;
 //! 2. apply the group's requests in order inside ONE write transaction;
 //! 3. in the log modes, append the group's changes to the commit log as one
-//!    record (and `fdatasync` it in `Immediate` mode; `crate::log`);
+//!    record (`crate::log`);
 //! 4. commit once (non-durably in the log modes; durably in `Immediate`
 //!    mode without a log);
-//! 5. reply to every caller with the commit's outcome, then checkpoint if
-//!    one is due.
+//! 5. reply to every caller with the commit's outcome (in `Immediate` mode
+//!    with a log: hand the group to the sync thread, which replies once its
+//!    record is synced, while this thread goes on with the next group;
+//!    [`sync`]), then checkpoint if one is due.
 //!
 //! Invariants:
 //! 1. A caller is answered `Ok` only after the transaction holding its
@@ -46,13 +48,17 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
-use redb::{Database, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
 use crate::log::Journal;
 use crate::log::format::RecordBuf;
 use crate::txn::Tx;
+
+mod sync;
+
+use sync::{Pending, Published, SyncThread};
 
 /// One write request, type-erased so requests of any output type share a queue.
 trait Job: Send {
@@ -158,6 +164,12 @@ struct Counters {
     checkpoints: AtomicU64,
 }
 
+impl Counters {
+    fn add(&self, counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
 /// The caller side of the writer thread. Dropping it flushes and joins the thread.
 pub(crate) struct Writer {
     tx: mpsc::Sender<Message>,
@@ -165,6 +177,8 @@ pub(crate) struct Writer {
     counters: Arc<Counters>,
     /// Set in Relaxed mode only: the direct path (invariant 6).
     direct: Option<Direct>,
+    /// Set in `Immediate` mode with a log: what readers read ([`sync`]).
+    published: Option<Arc<Published>>,
 }
 
 struct Direct {
@@ -184,6 +198,15 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let loop_counters = counters.clone();
+        let (sync, published) = match &journal {
+            Some(journal) if durability == Durability::Immediate => {
+                let published = Arc::new(Published::new(db.begin_read()?));
+                let (log, poisoned) = journal.sync_side();
+                let sync = SyncThread::spawn(log, poisoned, published.clone(), counters.clone())?;
+                (Some(sync), Some(published))
+            }
+            _ => (None, None),
+        };
         let gate = Arc::new(Gate {
             state: Mutex::new(GateState {
                 unflushed_since: None,
@@ -208,6 +231,7 @@ impl Writer {
                     max_group_size,
                     gate,
                     counters: loop_counters,
+                    sync,
                 }
                 .run()
             })
@@ -217,7 +241,14 @@ impl Writer {
             thread: Some(thread),
             counters,
             direct,
+            published,
         })
+    }
+
+    /// The snapshot readers must use instead of a fresh one, in `Immediate`
+    /// mode with a log (see [`sync`]); `None` in the other modes.
+    pub(crate) fn published(&self) -> Option<Arc<ReadTransaction>> {
+        self.published.as_ref().map(|p| p.get())
     }
 
     pub(crate) fn stats(&self) -> WriterStats {
@@ -370,6 +401,8 @@ struct WriterLoop {
     max_group_size: usize,
     gate: Arc<Gate>,
     counters: Arc<Counters>,
+    /// `Immediate` mode with a log: where committed groups wait for their sync.
+    sync: Option<SyncThread>,
 }
 
 impl WriterLoop {
@@ -417,6 +450,9 @@ impl WriterLoop {
     /// Makes everything durable and leaves the log covered by a checkpoint,
     /// so the next open has nothing to replay.
     fn close(&mut self) {
+        if let Some(sync) = &mut self.sync {
+            sync.finish();
+        }
         if let Err(e) = self.flush_now() {
             log::error!("redb-storage: the final flush failed: {e}");
         }
@@ -524,13 +560,20 @@ impl WriterLoop {
                 continue;
             }
             let outcome = log_and_commit(&mut state, txn, &mut changes);
+            if let (Some(sync), Ok(logged)) = (&self.sync, &outcome) {
+                self.count(&self.counters.commits, 1);
+                let pending = Pending {
+                    jobs,
+                    logged: *logged,
+                    snapshot: self.db.begin_read().map_err(Error::from),
+                };
+                sync.hand_over(pending, &self.counters);
+                return;
+            }
             match &outcome {
                 Ok(logged) => {
                     self.count(&self.counters.commits, 1);
                     self.count(&self.counters.requests_committed, jobs.len());
-                    if *logged && self.durability == Durability::Immediate {
-                        self.count(&self.counters.log_syncs, 1);
-                    }
                     let unsynced = match self.durability {
                         Durability::Relaxed { .. } => true,
                         Durability::ProcessCrashSafe { .. } => *logged,
@@ -551,7 +594,7 @@ impl WriterLoop {
     }
 
     fn count(&self, counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Ordering::Relaxed);
+        self.counters.add(counter, n);
     }
 
     /// Makes every commit so far durable: a durable redb commit in Relaxed
