@@ -118,21 +118,26 @@ impl Journal {
         self.first_unchecked.map(|t| t + self.checkpoint_interval)
     }
 
-    /// Checkpoints if the log is large or old enough, or if `force` and any
-    /// record awaits one (returns whether it did): a durable redb commit recording the last LSN,
-    /// then the log restarts at its beginning. Every record's transaction
-    /// has committed by now (the writer thread does both, in order).
-    pub(crate) fn maybe_checkpoint(&mut self, db: &Database, force: bool) -> Result<bool> {
-        let lsn = self.log.last_lsn();
-        if lsn == self.checkpoint_lsn || self.is_poisoned() {
-            return Ok(false);
+    /// Whether a checkpoint is due: the log is large or old enough, or
+    /// `force` and any record awaits one.
+    pub(crate) fn checkpoint_due(&self, force: bool) -> bool {
+        if self.log.last_lsn() == self.checkpoint_lsn || self.is_poisoned() {
+            return false;
         }
-        let due = force
+        force
             || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
             || self
                 .checkpoint_deadline()
-                .is_some_and(|d| d <= Instant::now());
-        if !due {
+                .is_some_and(|d| d <= Instant::now())
+    }
+
+    /// Checkpoints (returns whether it did; see `checkpoint_due`): a
+    /// durable redb commit recording the last LSN, then the log restarts at
+    /// its beginning. Every record's transaction has committed by now (the
+    /// writer thread does both, in order).
+    pub(crate) fn checkpoint(&mut self, db: &Database) -> Result<bool> {
+        let lsn = self.log.last_lsn();
+        if lsn == self.checkpoint_lsn || self.is_poisoned() {
             return Ok(false);
         }
         let checkpoint = (|| -> Result<()> {

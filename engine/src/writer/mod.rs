@@ -466,7 +466,13 @@ impl WriterLoop {
         let Some(journal) = state.journal.as_mut() else {
             return;
         };
-        match journal.maybe_checkpoint(&self.db, force) {
+        if !journal.checkpoint_due(force) {
+            return;
+        }
+        if let Some(sync) = &self.sync {
+            sync.wait_idle();
+        }
+        match journal.checkpoint(&self.db) {
             Ok(true) => self.count(&self.counters.checkpoints, 1),
             Ok(false) => {}
             Err(e) => log::error!("redb-storage: a checkpoint failed: {e}"),
@@ -560,8 +566,8 @@ impl WriterLoop {
                 continue;
             }
             let outcome = log_and_commit(&mut state, txn, &mut changes);
-            if let (Some(sync), Ok(logged)) = (&self.sync, &outcome) {
-                self.count(&self.counters.commits, 1);
+            if let (Some(sync), Ok(logged)) = (&mut self.sync, &outcome) {
+                self.counters.add(&self.counters.commits, 1);
                 let pending = Pending {
                     jobs,
                     logged: *logged,

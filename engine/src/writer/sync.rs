@@ -24,7 +24,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use redb::ReadTransaction;
@@ -64,6 +64,16 @@ pub(super) struct Pending {
 pub(super) struct SyncThread {
     tx: Option<mpsc::Sender<Pending>>,
     thread: Option<JoinHandle<()>>,
+    /// Groups handed over (counted here) and settled (by the thread).
+    progress: Arc<Progress>,
+    handed: u64,
+}
+
+/// How many groups the sync thread has settled, to wait for it.
+#[derive(Default)]
+struct Progress {
+    settled: Mutex<u64>,
+    changed: Condvar,
 }
 
 impl SyncThread {
@@ -74,32 +84,54 @@ impl SyncThread {
         counters: Arc<Counters>,
     ) -> Result<SyncThread> {
         let (tx, rx) = mpsc::channel();
+        let progress = Arc::new(Progress::default());
+        let sync_loop = SyncLoop {
+            log,
+            poisoned,
+            published,
+            counters,
+            progress: progress.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("redb-storage-sync".into())
-            .spawn(move || {
-                SyncLoop {
-                    log,
-                    poisoned,
-                    published,
-                    counters,
-                }
-                .run(rx)
-            })
+            .spawn(move || sync_loop.run(rx))
             .map_err(|e| Error::io("starting the sync thread", e))?;
         Ok(SyncThread {
             tx: Some(tx),
             thread: Some(thread),
+            progress,
+            handed: 0,
         })
     }
 
     /// Hands a committed group over; if the thread is gone (it never exits
     /// before `finish`), the group's callers learn it.
-    pub(super) fn hand_over(&self, pending: Pending, counters: &Counters) {
+    pub(super) fn hand_over(&mut self, pending: Pending, counters: &Counters) {
         let Some(tx) = &self.tx else {
             return fail(pending.jobs, Error::WriterStopped, counters);
         };
-        if let Err(mpsc::SendError(pending)) = tx.send(pending) {
-            fail(pending.jobs, Error::WriterStopped, counters);
+        match tx.send(pending) {
+            Ok(()) => self.handed += 1,
+            Err(mpsc::SendError(pending)) => fail(pending.jobs, Error::WriterStopped, counters),
+        }
+    }
+
+    /// Waits until every group handed over is settled: a checkpoint then
+    /// makes durable only what the log already holds durably, and the
+    /// snapshots the sync thread held are gone (so redb frees the same pages
+    /// from run to run: the fault sweep counts each write).
+    pub(super) fn wait_idle(&self) {
+        let mut settled = self
+            .progress
+            .settled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while *settled < self.handed && self.thread.is_some() {
+            settled = self
+                .progress
+                .changed
+                .wait(settled)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -132,6 +164,7 @@ struct SyncLoop {
     poisoned: Arc<AtomicBool>,
     published: Arc<Published>,
     counters: Arc<Counters>,
+    progress: Arc<Progress>,
 }
 
 impl SyncLoop {
@@ -141,7 +174,14 @@ impl SyncLoop {
             // starts, so one sync covers them all.
             let mut batch = vec![first];
             batch.extend(rx.try_iter());
+            let groups = batch.len() as u64;
             self.settle(batch);
+            *self
+                .progress
+                .settled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) += groups;
+            self.progress.changed.notify_all();
         }
     }
 
