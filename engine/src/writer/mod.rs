@@ -232,6 +232,7 @@ impl Writer {
                     gate,
                     counters: loop_counters,
                     sync,
+                    peeked: None,
                 }
                 .run()
             })
@@ -403,6 +404,8 @@ struct WriterLoop {
     counters: Arc<Counters>,
     /// `Immediate` mode with a log: where committed groups wait for their sync.
     sync: Option<SyncThread>,
+    /// A message taken from `rx` early (see `commit_group`), next in line.
+    peeked: Option<Message>,
 }
 
 impl WriterLoop {
@@ -430,7 +433,9 @@ impl WriterLoop {
                 };
             }
             if !jobs.is_empty() {
+                self.with_sync(SyncThread::group_started);
                 self.commit_group(jobs);
+                self.with_sync(SyncThread::group_finished);
             }
             // Also after a nudge: the fast path may have filled the log.
             self.checkpoint(false);
@@ -483,6 +488,21 @@ impl WriterLoop {
     /// ProcessCrashSafe) and checkpoint on time. `None` means every sender
     /// is gone.
     fn next_message(&mut self) -> Option<Message> {
+        if self.sync.is_none() {
+            return self.wait_for_message();
+        }
+        // Only a thread with nothing queued is idle for the sync thread.
+        if let Some(msg) = self.peeked.take().or_else(|| self.rx.try_recv().ok()) {
+            return Some(msg);
+        }
+        self.with_sync(|sync| sync.writer_idle(true));
+        let msg = self.wait_for_message();
+        self.with_sync(|sync| sync.writer_idle(false));
+        msg
+    }
+
+    /// `next_message` when none is queued.
+    fn wait_for_message(&mut self) -> Option<Message> {
         loop {
             let (unflushed_since, checkpoint_at) = {
                 let state = self.gate.lock();
@@ -573,7 +593,12 @@ impl WriterLoop {
                     logged: *logged,
                     snapshot: self.db.begin_read().map_err(Error::from),
                 };
-                sync.hand_over(pending, &self.counters);
+                // Peek: a request queued behind this group means more
+                // groups follow, so the sync thread takes this one.
+                if self.peeked.is_none() {
+                    self.peeked = self.rx.try_recv().ok();
+                }
+                sync.settle(pending, self.peeked.is_none(), &self.counters);
                 return;
             }
             match &outcome {
@@ -596,6 +621,13 @@ impl WriterLoop {
                 job.complete(outcome.clone());
             }
             return;
+        }
+    }
+
+    /// Tells the sync thread what this thread is doing (`sync`, invariant 5).
+    fn with_sync(&self, tell: impl FnOnce(&SyncThread)) {
+        if let Some(sync) = &self.sync {
+            tell(sync);
         }
     }
 

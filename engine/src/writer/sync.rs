@@ -5,7 +5,10 @@
 //! commits the redb transaction non-durably, opens a read snapshot of that
 //! commit and hands the group here. This thread takes every group handed
 //! over so far, syncs the log once for all of them, then *publishes* the
-//! newest group's snapshot and answers the callers.
+//! newest group's snapshot and answers the callers. A group that finds no
+//! request queued behind it and this thread idle is settled the same way
+//! on the writer thread instead: a lone writer's acknowledgement then
+//! costs no extra thread hop.
 //!
 //! Invariants:
 //! 1. Readers read the published snapshot (`RedbStore::read`), never
@@ -21,11 +24,20 @@
 //!    dropped the unsynced pages, so nothing after the last good sync is
 //!    known to be on disk. The published snapshot stays at the last good
 //!    sync.
+//! 5. Before a sync, if the writer thread is not idle, the sync thread
+//!    waits (at most `WAIT_FOR_BUSY_WRITER`) for the group it is applying
+//!    or about to apply, one group at most, so that group joins this sync
+//!    instead of waiting for one of its own. When callers arrive together,
+//!    the first of them usually wakes the writer thread alone and the rest
+//!    form the next group a moment later: one sync for both, not two in a
+//!    row. A lone writer does not wait: the writer thread is idle by the
+//!    time its group is here.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use redb::ReadTransaction;
 
@@ -64,17 +76,40 @@ pub(super) struct Pending {
 pub(super) struct SyncThread {
     tx: Option<mpsc::Sender<Pending>>,
     thread: Option<JoinHandle<()>>,
+    settler: Arc<Settler>,
     /// Groups handed over (counted here) and settled (by the thread).
     progress: Arc<Progress>,
     handed: u64,
 }
 
-/// How many groups the sync thread has settled, to wait for it.
+/// What the writer thread and the sync thread wait on each other for.
 #[derive(Default)]
 struct Progress {
-    settled: Mutex<u64>,
+    state: Mutex<ProgressState>,
     changed: Condvar,
 }
+
+#[derive(Default)]
+struct ProgressState {
+    /// Groups the sync thread has settled.
+    settled: u64,
+    /// Groups the writer thread has started applying, and finished (handed
+    /// over, or failed).
+    started: u64,
+    finished: u64,
+    /// The writer thread is waiting for requests.
+    writer_idle: bool,
+}
+
+impl Progress {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProgressState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How long the sync thread waits for the group the writer thread is
+/// applying (invariant 5); a group takes tens of microseconds.
+const WAIT_FOR_BUSY_WRITER: Duration = Duration::from_millis(2);
 
 impl SyncThread {
     pub(super) fn spawn(
@@ -85,11 +120,14 @@ impl SyncThread {
     ) -> Result<SyncThread> {
         let (tx, rx) = mpsc::channel();
         let progress = Arc::new(Progress::default());
-        let sync_loop = SyncLoop {
+        let settler = Arc::new(Settler {
             log,
             poisoned,
             published,
             counters,
+        });
+        let sync_loop = SyncLoop {
+            settler: settler.clone(),
             progress: progress.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -99,14 +137,25 @@ impl SyncThread {
         Ok(SyncThread {
             tx: Some(tx),
             thread: Some(thread),
+            settler,
             progress,
             handed: 0,
         })
     }
 
+    /// Settles a committed group: right here if `alone` (no request is
+    /// queued behind it) and the sync thread is idle, else on that thread.
+    pub(super) fn settle(&mut self, pending: Pending, alone: bool, counters: &Counters) {
+        if alone && self.progress.lock().settled == self.handed {
+            self.settler.settle(vec![pending]);
+        } else {
+            self.hand_over(pending, counters);
+        }
+    }
+
     /// Hands a committed group over; if the thread is gone (it never exits
     /// before `finish`), the group's callers learn it.
-    pub(super) fn hand_over(&mut self, pending: Pending, counters: &Counters) {
+    fn hand_over(&mut self, pending: Pending, counters: &Counters) {
         let Some(tx) = &self.tx else {
             return fail(pending.jobs, Error::WriterStopped, counters);
         };
@@ -121,17 +170,32 @@ impl SyncThread {
     /// snapshots the sync thread held are gone (so redb frees the same pages
     /// from run to run: the fault sweep counts each write).
     pub(super) fn wait_idle(&self) {
-        let mut settled = self
-            .progress
-            .settled
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        while *settled < self.handed && self.thread.is_some() {
-            settled = self
+        let mut state = self.progress.lock();
+        while state.settled < self.handed && self.thread.is_some() {
+            state = self
                 .progress
                 .changed
-                .wait(settled)
+                .wait(state)
                 .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The writer thread starts applying a group (invariant 5).
+    pub(super) fn group_started(&self) {
+        self.progress.lock().started += 1;
+    }
+
+    /// The writer thread is done with the group it started.
+    pub(super) fn group_finished(&self) {
+        self.progress.lock().finished += 1;
+        self.progress.changed.notify_all();
+    }
+
+    /// The writer thread waits for requests (`true`) or has one (`false`).
+    pub(super) fn writer_idle(&self, idle: bool) {
+        self.progress.lock().writer_idle = idle;
+        if idle {
+            self.progress.changed.notify_all();
         }
     }
 
@@ -160,11 +224,16 @@ fn fail(jobs: Vec<Box<dyn Job>>, error: Error, counters: &Counters) {
 }
 
 struct SyncLoop {
+    settler: Arc<Settler>,
+    progress: Arc<Progress>,
+}
+
+/// Syncs, publishes and answers, on either thread.
+struct Settler {
     log: LogSyncer,
     poisoned: Arc<AtomicBool>,
     published: Arc<Published>,
     counters: Arc<Counters>,
-    progress: Arc<Progress>,
 }
 
 impl SyncLoop {
@@ -173,18 +242,29 @@ impl SyncLoop {
             // Every group handed over so far was appended before this sync
             // starts, so one sync covers them all.
             let mut batch = vec![first];
+            self.wait_for_busy_writer();
             batch.extend(rx.try_iter());
             let groups = batch.len() as u64;
-            self.settle(batch);
-            *self
-                .progress
-                .settled
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) += groups;
+            self.settler.settle(batch);
+            self.progress.lock().settled += groups;
             self.progress.changed.notify_all();
         }
     }
 
+    /// Invariant 5.
+    fn wait_for_busy_writer(&self) {
+        let state = self.progress.lock();
+        let until = state.started.max(state.finished + 1);
+        let _ = self
+            .progress
+            .changed
+            .wait_timeout_while(state, WAIT_FOR_BUSY_WRITER, |s| {
+                !s.writer_idle && s.finished < until
+            });
+    }
+}
+
+impl Settler {
     /// Syncs once for `batch` (invariant 4 on failure), publishes its
     /// newest snapshot and answers its callers in order.
     fn settle(&self, batch: Vec<Pending>) {
