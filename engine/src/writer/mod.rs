@@ -30,15 +30,16 @@
 //!    redb refuses further writes (`Error::Poisoned`) until the file is reopened.
 //! 5. No fsync ever runs on a caller's thread, and a caller never waits for
 //!    one: in `Immediate` mode every write goes through the thread.
-//! 6. `Relaxed` and `ProcessCrashSafe` modes have a fast path: a caller that
-//!    finds the write gate free commits its request itself, non-durably (no
-//!    fsync; in `ProcessCrashSafe` mode after writing its log record to the
-//!    OS; microseconds), on its own thread, skipping two thread hops; its
-//!    future then yields once to the executor, as an awaited write would. If the gate is taken (the
-//!    thread is committing a group or flushing with fsync), the caller does
-//!    not wait: it queues the request as usual. The gate also records when
-//!    the oldest not-yet-flushed commit happened, so the flush deadline
-//!    covers direct commits too.
+//! 6. `Relaxed` and `ProcessCrashSafe` modes have a direct path: a caller
+//!    stages its request, yields once to the executor, then commits every
+//!    request staged so far (concurrent callers share the commit) itself,
+//!    non-durably (no fsync; in `ProcessCrashSafe` mode after writing their
+//!    log record to the OS; microseconds), on its own thread, skipping two
+//!    thread hops ([`direct`]). If the gate is taken (the thread is
+//!    committing a group or flushing with fsync), the caller does not wait:
+//!    it queues the staged requests as usual. The gate also records when the
+//!    oldest not-yet-flushed commit happened, so the flush deadline covers
+//!    direct commits too.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,8 +57,10 @@ use crate::log::Journal;
 use crate::log::format::RecordBuf;
 use crate::txn::Tx;
 
+mod direct;
 mod sync;
 
+use direct::Direct;
 use sync::{Pending, Published, SyncThread};
 
 /// One write request, type-erased so requests of any output type share a queue.
@@ -67,6 +70,9 @@ trait Job: Send {
     /// Answers the caller once the group's commit has succeeded or failed.
     fn complete(self: Box<Self>, outcome: Result<()>);
 }
+
+/// The requests of one group, in arrival order.
+type Jobs = Vec<Box<dyn Job>>;
 
 struct TypedJob<T, F> {
     op: F,
@@ -175,15 +181,11 @@ pub(crate) struct Writer {
     tx: mpsc::Sender<Message>,
     thread: Option<JoinHandle<()>>,
     counters: Arc<Counters>,
-    /// Set in Relaxed mode only: the direct path (invariant 6).
-    direct: Option<Direct>,
+    /// Set in the Relaxed and ProcessCrashSafe modes: the direct path
+    /// (invariant 6).
+    direct: Option<Arc<Direct>>,
     /// Set in `Immediate` mode with a log: what readers read ([`sync`]).
     published: Option<Arc<Published>>,
-}
-
-struct Direct {
-    db: Arc<Database>,
-    gate: Arc<Gate>,
 }
 
 impl Writer {
@@ -217,9 +219,14 @@ impl Writer {
             durability,
             Durability::Relaxed { .. } | Durability::ProcessCrashSafe { .. }
         );
-        let direct = fast_path.then(|| Direct {
-            db: db.clone(),
-            gate: gate.clone(),
+        let direct = fast_path.then(|| {
+            Arc::new(Direct::new(
+                db.clone(),
+                gate.clone(),
+                tx.clone(),
+                counters.clone(),
+                durability,
+            ))
         });
         let thread = std::thread::Builder::new()
             .name("redb-storage-writer".into())
@@ -265,68 +272,29 @@ impl Writer {
     }
 
     /// Queues a write request; the returned future resolves after its commit.
-    /// In Relaxed mode the request may be committed right here instead
-    /// (invariant 6); the future is then ready at once.
+    /// With the direct path (invariant 6) the request is staged instead, and
+    /// committed on the caller's thread when the future is polled again.
     pub(crate) fn submit<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + use<T, F>
     where
         T: Send + 'static,
         F: FnMut(&Tx<'_>) -> Result<T> + Send + 'static,
     {
-        let op = match self.try_direct(op) {
-            Ok(done) => return reply_future(Some(done), None),
-            Err(op) => op,
-        };
         let (reply, rx) = oneshot::channel();
         let job = Box::new(TypedJob {
             op,
             output: None,
             reply,
         });
-        let sent = self.tx.send(Message::Job(job)).is_ok();
-        reply_future(None, Some((sent, rx)))
-    }
-
-    /// Commits `op` on the caller's thread if this store has the fast path
-    /// (invariant 6) and the gate is free; gives `op` back otherwise.
-    fn try_direct<T, F>(&self, mut op: F) -> std::result::Result<Result<T>, F>
-    where
-        F: FnMut(&Tx<'_>) -> Result<T>,
-    {
-        let Some(direct) = &self.direct else {
-            return Err(op);
-        };
-        let Some(mut state) = direct.gate.try_lock() else {
-            return Err(op);
-        };
-        let outcome = (|| {
-            let txn = begin(&direct.db, redb::Durability::None)?;
-            let tx = Tx::new(&txn, state.journal.is_some());
-            let output = apply_guarded(|| op(&tx))?;
-            let mut changes = tx.take_changes();
-            drop(tx);
-            log_and_commit(&mut state, txn, &mut changes)?;
-            Ok(output)
-        })();
-        let counter = match &outcome {
-            Ok(_) => {
-                self.counters.commits.fetch_add(1, Ordering::Relaxed);
-                let mut wake = false;
-                if state.unflushed_since.is_none() {
-                    state.unflushed_since = Some(Instant::now());
-                    wake = true;
-                }
-                wake |= state.journal.as_mut().is_some_and(Journal::wants_attention);
-                // Wake the thread so its flush and checkpoint deadlines
-                // include this commit.
-                if wake {
-                    let _ = self.tx.send(Message::Nudge);
-                }
-                &self.counters.requests_committed
+        match &self.direct {
+            Some(direct) => {
+                direct.stage(job);
+                reply_future(Some(direct.clone()), true, rx)
             }
-            Err(_) => &self.counters.requests_failed,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        Ok(outcome)
+            None => {
+                let sent = self.tx.send(Message::Job(job)).is_ok();
+                reply_future(None, sent, rx)
+            }
+        }
     }
 
     /// Resolves once every write acknowledged before the call is durable.
@@ -342,22 +310,22 @@ impl Writer {
     }
 }
 
-/// The future `submit` returns: an outcome already known (direct commit),
-/// or the writer thread's reply.
-type Reply<T> = (bool, oneshot::Receiver<Result<T>>);
-
-async fn reply_future<T>(done: Option<Result<T>>, queued: Option<Reply<T>>) -> Result<T> {
-    if let Some(done) = done {
-        // A direct commit finished on the caller's thread without waiting:
-        // give the executor a turn, as an awaited write would, so a task
-        // writing in a loop does not starve its thread's other tasks.
+/// The future `submit` returns. With the direct path it first yields once,
+/// so every caller polled in the same turn of the executor stages its
+/// request, then commits everything staged (invariant 6); a task writing in
+/// a loop also gives its thread's other tasks a turn this way.
+async fn reply_future<T>(
+    direct: Option<Arc<Direct>>,
+    sent: bool,
+    rx: oneshot::Receiver<Result<T>>,
+) -> Result<T> {
+    if let Some(direct) = direct {
         YieldOnce(false).await;
-        return done;
+        direct.lead();
+    } else if !sent {
+        return Err(Error::WriterStopped);
     }
-    match queued {
-        Some((true, rx)) => rx.await.unwrap_or(Err(Error::WriterStopped)),
-        _ => Err(Error::WriterStopped),
-    }
+    rx.await.unwrap_or(Err(Error::WriterStopped))
 }
 
 /// Pending once (after waking its task), then ready: a yield that works on
@@ -382,6 +350,11 @@ impl Future for YieldOnce {
 
 impl Drop for Writer {
     fn drop(&mut self) {
+        // Requests staged but never led (their futures dropped early)
+        // go before the shutdown, as queued ones do.
+        if let Some(direct) = &self.direct {
+            direct.hand_staged_to_writer();
+        }
         let _ = self.tx.send(Message::Shutdown);
         if let Some(thread) = self.thread.take() {
             // Joining releases the Database before the last handle is gone, so
@@ -550,78 +523,32 @@ impl WriterLoop {
     }
 
     /// Applies `jobs` in one transaction and commits (invariants 1 to 4).
-    fn commit_group(&mut self, mut jobs: Vec<Box<dyn Job>>) {
+    fn commit_group(&mut self, jobs: Vec<Box<dyn Job>>) {
         let gate = self.gate.clone();
         let mut state = gate.lock();
         let logging = state.journal.is_some();
-        loop {
-            let txn = match begin(&self.db, self.redb_durability(logging)) {
-                Ok(txn) => txn,
-                Err(e) => {
-                    self.count(&self.counters.requests_failed, jobs.len());
-                    for job in jobs {
-                        job.complete(Err(e.clone()));
-                    }
-                    return;
-                }
+        let durability = self.redb_durability(logging);
+        let Some((jobs, outcome)) =
+            apply_group(&self.db, &mut state, durability, jobs, &self.counters)
+        else {
+            return;
+        };
+        if let (Some(sync), Ok(logged)) = (&mut self.sync, &outcome) {
+            self.counters.add(&self.counters.commits, 1);
+            let pending = Pending {
+                jobs,
+                logged: *logged,
+                snapshot: self.db.begin_read().map_err(Error::from),
             };
-            let mut failure = None;
-            let tx = Tx::new(&txn, logging);
-            for (index, job) in jobs.iter_mut().enumerate() {
-                if let Err(e) = apply_guarded(|| job.apply(&tx)) {
-                    failure = Some((index, e));
-                    break;
-                }
+            // Peek: a request queued behind this group means more
+            // groups follow, so the sync thread takes this one.
+            if self.peeked.is_none() {
+                self.peeked = self.rx.try_recv().ok();
             }
-            let mut changes = tx.take_changes();
-            drop(tx);
-            if let Some((index, error)) = failure {
-                // An aborted transaction leaves the store exactly as it was.
-                let _ = txn.abort();
-                self.count(&self.counters.requests_failed, 1);
-                jobs.remove(index).complete(Err(error));
-                if jobs.is_empty() {
-                    return;
-                }
-                continue;
-            }
-            let outcome = log_and_commit(&mut state, txn, &mut changes);
-            if let (Some(sync), Ok(logged)) = (&mut self.sync, &outcome) {
-                self.counters.add(&self.counters.commits, 1);
-                let pending = Pending {
-                    jobs,
-                    logged: *logged,
-                    snapshot: self.db.begin_read().map_err(Error::from),
-                };
-                // Peek: a request queued behind this group means more
-                // groups follow, so the sync thread takes this one.
-                if self.peeked.is_none() {
-                    self.peeked = self.rx.try_recv().ok();
-                }
-                sync.settle(pending, self.peeked.is_none(), &self.counters);
-                return;
-            }
-            match &outcome {
-                Ok(logged) => {
-                    self.count(&self.counters.commits, 1);
-                    self.count(&self.counters.requests_committed, jobs.len());
-                    let unsynced = match self.durability {
-                        Durability::Relaxed { .. } => true,
-                        Durability::ProcessCrashSafe { .. } => *logged,
-                        Durability::Immediate => false,
-                    };
-                    if state.unflushed_since.is_none() && unsynced {
-                        state.unflushed_since = Some(Instant::now());
-                    }
-                }
-                Err(_) => self.count(&self.counters.requests_failed, jobs.len()),
-            }
-            let outcome = outcome.map(|_| ());
-            for job in jobs {
-                job.complete(outcome.clone());
-            }
+            sync.settle(pending, self.peeked.is_none(), &self.counters);
             return;
         }
+        finish_group(&mut state, self.durability, jobs, outcome, &self.counters);
     }
 
     /// Tells the sync thread what this thread is doing (`sync`, invariant 5).
@@ -676,6 +603,77 @@ fn log_and_commit(
         return Err(e.into());
     }
     Ok(logged)
+}
+
+/// Applies `jobs` in order in one transaction, then logs and commits it
+/// (invariants 2 to 4): a request that fails is answered with its error at
+/// once and the others are applied again without it. Returns the requests
+/// the transaction holds with the commit's outcome (`Ok(logged)`), or
+/// `None` when every request failed.
+fn apply_group(
+    db: &Database,
+    state: &mut GateState,
+    durability: redb::Durability,
+    mut jobs: Vec<Box<dyn Job>>,
+    counters: &Counters,
+) -> Option<(Jobs, Result<bool>)> {
+    let logging = state.journal.is_some();
+    loop {
+        let txn = match begin(db, durability) {
+            Ok(txn) => txn,
+            Err(e) => return Some((jobs, Err(e))),
+        };
+        let mut failure = None;
+        let tx = Tx::new(&txn, logging);
+        for (index, job) in jobs.iter_mut().enumerate() {
+            if let Err(e) = apply_guarded(|| job.apply(&tx)) {
+                failure = Some((index, e));
+                break;
+            }
+        }
+        let mut changes = tx.take_changes();
+        drop(tx);
+        let Some((index, error)) = failure else {
+            return Some((jobs, log_and_commit(state, txn, &mut changes)));
+        };
+        // An aborted transaction leaves the store exactly as it was.
+        let _ = txn.abort();
+        counters.add(&counters.requests_failed, 1);
+        jobs.remove(index).complete(Err(error));
+        if jobs.is_empty() {
+            return None;
+        }
+    }
+}
+
+/// Counts a group's outcome, starts the flush clock if it left something
+/// to flush, and answers its callers.
+fn finish_group(
+    state: &mut GateState,
+    durability: Durability,
+    jobs: Vec<Box<dyn Job>>,
+    outcome: Result<bool>,
+    counters: &Counters,
+) {
+    match &outcome {
+        Ok(logged) => {
+            counters.add(&counters.commits, 1);
+            counters.add(&counters.requests_committed, jobs.len());
+            let unflushed = match durability {
+                Durability::Relaxed { .. } => true,
+                Durability::ProcessCrashSafe { .. } => *logged,
+                Durability::Immediate => false,
+            };
+            if state.unflushed_since.is_none() && unflushed {
+                state.unflushed_since = Some(Instant::now());
+            }
+        }
+        Err(_) => counters.add(&counters.requests_failed, jobs.len()),
+    }
+    let outcome = outcome.map(|_| ());
+    for job in jobs {
+        job.complete(outcome.clone());
+    }
 }
 
 fn begin(db: &Database, durability: redb::Durability) -> Result<WriteTransaction> {

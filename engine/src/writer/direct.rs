@@ -1,0 +1,107 @@
+//! The direct path of the `Relaxed` and `ProcessCrashSafe` modes
+//! (invariant 6 of the writer): requests committed on the callers' threads.
+//!
+//! `submit` stages a request here; its future yields once, then *leads*:
+//! it takes every request staged so far (its own and those of every caller
+//! polled in the meantime: the futures of a `join_all`, other tasks of the
+//! executor) and, if the gate is free, applies them in one transaction and
+//! commits it non-durably on its own thread (in `ProcessCrashSafe` mode
+//! after writing their log record to the OS). If the gate is taken (the
+//! writer thread is committing or flushing), it hands them to the writer
+//! thread's queue instead of waiting. A future that finds its request
+//! already taken by another leader just awaits its answer.
+//!
+//! So concurrent callers share a commit here as they do on the writer
+//! thread (before, each committed alone: 16 writers were 16 commits), and a
+//! lone caller still costs one yield and one commit, no thread hop.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use redb::Database;
+
+use super::{Counters, Gate, Job, Message, apply_group, finish_group};
+use crate::config::Durability;
+use crate::error::Error;
+use crate::log::Journal;
+
+/// Requests staged for the next leader, and what it needs to commit them.
+pub(super) struct Direct {
+    db: Arc<Database>,
+    gate: Arc<Gate>,
+    staged: Mutex<Vec<Box<dyn Job>>>,
+    /// The writer thread's queue: for a busy gate, and to nudge it.
+    writer: mpsc::Sender<Message>,
+    counters: Arc<Counters>,
+    durability: Durability,
+}
+
+impl Direct {
+    pub(super) fn new(
+        db: Arc<Database>,
+        gate: Arc<Gate>,
+        writer: mpsc::Sender<Message>,
+        counters: Arc<Counters>,
+        durability: Durability,
+    ) -> Direct {
+        Direct {
+            db,
+            gate,
+            staged: Mutex::new(Vec::new()),
+            writer,
+            counters,
+            durability,
+        }
+    }
+
+    /// Stages a request for the next leader.
+    pub(super) fn stage(&self, job: Box<dyn Job>) {
+        self.take_or_put(|staged| staged.push(job));
+    }
+
+    /// Commits every staged request on this thread if the gate is free,
+    /// else hands them to the writer thread.
+    pub(super) fn lead(&self) {
+        let Some(mut state) = self.gate.try_lock() else {
+            return self.hand_staged_to_writer();
+        };
+        let jobs = self.take_or_put(std::mem::take);
+        if jobs.is_empty() {
+            return;
+        }
+        let was_unflushed = state.unflushed_since.is_some();
+        let Some((jobs, outcome)) = apply_group(
+            &self.db,
+            &mut state,
+            redb::Durability::None,
+            jobs,
+            &self.counters,
+        ) else {
+            return;
+        };
+        finish_group(&mut state, self.durability, jobs, outcome, &self.counters);
+        // Wake the writer thread so its flush and checkpoint deadlines
+        // include this commit.
+        let started_clock = !was_unflushed && state.unflushed_since.is_some();
+        let log_wants = state.journal.as_mut().is_some_and(Journal::wants_attention);
+        if started_clock || log_wants {
+            let _ = self.writer.send(Message::Nudge);
+        }
+    }
+
+    /// Queues every staged request on the writer thread.
+    pub(super) fn hand_staged_to_writer(&self) {
+        for job in self.take_or_put(std::mem::take) {
+            if let Err(mpsc::SendError(Message::Job(job))) = self.writer.send(Message::Job(job)) {
+                self.counters.add(&self.counters.requests_failed, 1);
+                job.complete(Err(Error::WriterStopped));
+            }
+        }
+    }
+
+    fn take_or_put<R>(&self, f: impl FnOnce(&mut Vec<Box<dyn Job>>) -> R) -> R {
+        // Staging never panics while holding the lock; a poisoned one
+        // still holds whole requests.
+        f(&mut self.staged.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
