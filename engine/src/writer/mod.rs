@@ -814,4 +814,34 @@ mod tests {
         assert_eq!(stats.requests_committed, 500);
         assert!(stats.commits < 500, "no grouping happened: {stats:?}");
     }
+
+    #[test]
+    fn direct_requests_polled_together_share_one_commit() {
+        let (_dir, db, writer) = setup();
+        drop(writer);
+        let relaxed = Durability::Relaxed {
+            flush_interval: Duration::from_secs(60),
+        };
+        let config = StoreConfig::default().with_durability(relaxed);
+        let writer = Writer::spawn(db.clone(), &config, None).unwrap();
+        let keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        // The fifth request fails after writing: it alone is refused.
+        let results = futures::executor::block_on(futures::future::join_all(
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| writer.submit(put(k, i == 4))),
+        ));
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.is_ok(), i != 4, "request {i}: {result:?}");
+        }
+        let stats = writer.stats();
+        assert_eq!((stats.requests_committed, stats.requests_failed), (7, 1));
+        assert_eq!(
+            stats.commits, 1,
+            "the staged requests did not share a commit"
+        );
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(present(&db, k), i != 4, "{k}");
+        }
+    }
 }
