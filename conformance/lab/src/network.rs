@@ -112,10 +112,19 @@ pub fn our_client(
 
 /// whatsapp-rust's `UreqHttpClient`, on an agent with the target's timeout
 /// and proxy (its `with_agent` is how its docs say to configure both).
+/// The target's timeout bounds every phase but reading the response body
+/// (connecting, sending, the response head), not the whole call: as ureq's
+/// `timeout_global` it cut the kit's 64 MiB streaming download at 2 s on a
+/// loaded machine.
 pub fn ureq_reference(target: &http::Target) -> anyhow::Result<Arc<dyn HttpClient>> {
     let proxy = target.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
+    let bound = Some(target.timeout);
     let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(target.timeout))
+        .timeout_resolve(bound)
+        .timeout_connect(bound)
+        .timeout_send_request(bound)
+        .timeout_send_body(bound)
+        .timeout_recv_response(bound)
         .proxy(proxy)
         .build()
         .into();
