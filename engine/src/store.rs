@@ -41,6 +41,24 @@ pub struct RedbStore {
     device_id: i32,
 }
 
+/// A read snapshot: shared with other readers, or opened for one read
+/// (no allocation on the read path of the modes without one to share).
+enum Snapshot {
+    Published(Arc<ReadTransaction>),
+    Fresh(ReadTransaction),
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = ReadTransaction;
+
+    fn deref(&self) -> &ReadTransaction {
+        match self {
+            Snapshot::Published(snapshot) => snapshot,
+            Snapshot::Fresh(snapshot) => snapshot,
+        }
+    }
+}
+
 /// State shared by every handle on one file.
 struct Shared {
     // Field order matters: the writer (which joins its thread, the other
@@ -309,12 +327,22 @@ impl RedbStore {
         Key::account(self.device_id)
     }
 
+    /// Where readers read: in `Immediate` mode the writer publishes the
+    /// newest snapshot whose log records are synced (`crate::writer`);
+    /// otherwise the newest commit.
+    fn snapshot(&self) -> Result<Snapshot> {
+        match self.shared.writer.published() {
+            Some(snapshot) => Ok(Snapshot::Published(snapshot)),
+            None => Ok(Snapshot::Fresh(self.shared.db.begin_read()?)),
+        }
+    }
+
     /// The snapshot [`RedbStore::read`] would read now, to keep.
     pub(crate) fn read_snapshot(&self) -> Result<Arc<ReadTransaction>> {
-        match self.shared.writer.published() {
-            Some(snapshot) => Ok(snapshot),
-            None => Ok(Arc::new(self.shared.db.begin_read()?)),
-        }
+        Ok(match self.snapshot()? {
+            Snapshot::Published(snapshot) => snapshot,
+            Snapshot::Fresh(snapshot) => Arc::new(snapshot),
+        })
     }
 
     /// Runs `f` in a read snapshot on the caller's thread. Readers never
@@ -323,22 +351,10 @@ impl RedbStore {
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T>,
     ) -> Result<T, StoreError> {
-        // In `Immediate` mode the writer publishes the newest snapshot whose
-        // log records are synced (`crate::writer`); otherwise the newest commit.
-        let (published, fresh);
-        let txn = match self.shared.writer.published() {
-            Some(snapshot) => {
-                published = snapshot;
-                &*published
-            }
-            None => {
-                fresh = self.shared.db.begin_read().map_err(Error::from)?;
-                &fresh
-            }
-        };
+        let txn = self.snapshot()?;
         // redb may panic on a damaged page instead of returning an error;
         // the caller gets `Error::Corrupt`, not a panic in its task.
-        let result = catch_unwind(AssertUnwindSafe(|| f(txn))).map_err(|_| {
+        let result = catch_unwind(AssertUnwindSafe(|| f(&txn))).map_err(|_| {
             self.shared.db.mark_damaged();
             redb_panicked(label(&self.shared.path), "reading")
         })?;

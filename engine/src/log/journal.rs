@@ -118,10 +118,15 @@ impl Journal {
         self.first_unchecked.map(|t| t + self.checkpoint_interval)
     }
 
+    /// Records await a checkpoint, and the log can still take one.
+    fn awaits_checkpoint(&self) -> bool {
+        self.log.last_lsn() != self.checkpoint_lsn && !self.is_poisoned()
+    }
+
     /// Whether a checkpoint is due: the log is large or old enough, or
     /// `force` and any record awaits one.
     pub(crate) fn checkpoint_due(&self, force: bool) -> bool {
-        if self.log.last_lsn() == self.checkpoint_lsn || self.is_poisoned() {
+        if !self.awaits_checkpoint() {
             return false;
         }
         force
@@ -136,10 +141,11 @@ impl Journal {
     /// its beginning. Every record's transaction has committed by now (the
     /// writer thread does both, in order).
     pub(crate) fn checkpoint(&mut self, db: &Database) -> Result<bool> {
-        let lsn = self.log.last_lsn();
-        if lsn == self.checkpoint_lsn || self.is_poisoned() {
+        // Asked again: the sync thread may have poisoned the log meanwhile.
+        if !self.awaits_checkpoint() {
             return Ok(false);
         }
+        let lsn = self.log.last_lsn();
         let checkpoint = (|| -> Result<()> {
             let mut txn = db.begin_write()?;
             txn.set_durability(redb::Durability::Immediate)?;

@@ -250,7 +250,7 @@ impl CommitLog {
     }
 
     fn error(&self, what: &str, e: std::io::Error) -> Error {
-        Error::io(format!("{what} the commit log {}", self.label.display()), e)
+        log_error(&self.label, what, e)
     }
 }
 
@@ -265,13 +265,15 @@ pub(crate) struct LogSyncer {
 impl LogSyncer {
     /// `fdatasync`s the log.
     pub(crate) fn sync(&self) -> Result<()> {
-        self.storage.sync_data().map_err(|e| {
-            Error::io(
-                format!("syncing the commit log {}", self.label.display()),
-                e,
-            )
-        })
+        self.storage
+            .sync_data()
+            .map_err(|e| log_error(&self.label, "syncing", e))
     }
+}
+
+/// An I/O error on the commit log at `label`, saying what failed.
+fn log_error(label: &Path, what: &str, e: std::io::Error) -> Error {
+    Error::io(format!("{what} the commit log {}", label.display()), e)
 }
 
 /// Applies `replay` to `db` in one durable transaction that also records

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use redb::Database;
 
-use super::{Counters, Gate, Job, Message, apply_group, finish_group};
+use super::{Counters, Gate, Job, Jobs, Message, answer, apply_group, finish_group};
 use crate::config::Durability;
 use crate::error::Error;
 use crate::log::Journal;
@@ -29,7 +29,7 @@ use crate::log::Journal;
 pub(super) struct Direct {
     db: Arc<Database>,
     gate: Arc<Gate>,
-    staged: Mutex<Vec<Box<dyn Job>>>,
+    staged: Mutex<Jobs>,
     /// The writer thread's queue: for a busy gate, and to nudge it.
     writer: mpsc::Sender<Message>,
     counters: Arc<Counters>,
@@ -93,13 +93,12 @@ impl Direct {
     pub(super) fn hand_staged_to_writer(&self) {
         for job in self.take_or_put(std::mem::take) {
             if let Err(mpsc::SendError(Message::Job(job))) = self.writer.send(Message::Job(job)) {
-                self.counters.add(&self.counters.requests_failed, 1);
-                job.complete(Err(Error::WriterStopped));
+                answer(vec![job], Err(Error::WriterStopped), &self.counters);
             }
         }
     }
 
-    fn take_or_put<R>(&self, f: impl FnOnce(&mut Vec<Box<dyn Job>>) -> R) -> R {
+    fn take_or_put<R>(&self, f: impl FnOnce(&mut Jobs) -> R) -> R {
         // Staging never panics while holding the lock; a poisoned one
         // still holds whole requests.
         f(&mut self.staged.lock().unwrap_or_else(|e| e.into_inner()))

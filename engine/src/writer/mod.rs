@@ -523,7 +523,7 @@ impl WriterLoop {
     }
 
     /// Applies `jobs` in one transaction and commits (invariants 1 to 4).
-    fn commit_group(&mut self, jobs: Vec<Box<dyn Job>>) {
+    fn commit_group(&mut self, jobs: Jobs) {
         let gate = self.gate.clone();
         let mut state = gate.lock();
         let logging = state.journal.is_some();
@@ -614,7 +614,7 @@ fn apply_group(
     db: &Database,
     state: &mut GateState,
     durability: redb::Durability,
-    mut jobs: Vec<Box<dyn Job>>,
+    mut jobs: Jobs,
     counters: &Counters,
 ) -> Option<(Jobs, Result<bool>)> {
     let logging = state.journal.is_some();
@@ -646,31 +646,37 @@ fn apply_group(
     }
 }
 
-/// Counts a group's outcome, starts the flush clock if it left something
+/// Counts a group's commit, starts the flush clock if it left something
 /// to flush, and answers its callers.
 fn finish_group(
     state: &mut GateState,
     durability: Durability,
-    jobs: Vec<Box<dyn Job>>,
+    jobs: Jobs,
     outcome: Result<bool>,
     counters: &Counters,
 ) {
-    match &outcome {
-        Ok(logged) => {
-            counters.add(&counters.commits, 1);
-            counters.add(&counters.requests_committed, jobs.len());
-            let unflushed = match durability {
-                Durability::Relaxed { .. } => true,
-                Durability::ProcessCrashSafe { .. } => *logged,
-                Durability::Immediate => false,
-            };
-            if state.unflushed_since.is_none() && unflushed {
-                state.unflushed_since = Some(Instant::now());
-            }
+    if let Ok(logged) = &outcome {
+        counters.add(&counters.commits, 1);
+        let unflushed = match durability {
+            Durability::Relaxed { .. } => true,
+            Durability::ProcessCrashSafe { .. } => *logged,
+            Durability::Immediate => false,
+        };
+        if state.unflushed_since.is_none() && unflushed {
+            state.unflushed_since = Some(Instant::now());
         }
-        Err(_) => counters.add(&counters.requests_failed, jobs.len()),
     }
-    let outcome = outcome.map(|_| ());
+    answer(jobs, outcome.map(|_| ()), counters);
+}
+
+/// Answers every request of `jobs` with `outcome`, counting them committed
+/// or failed: the one place a request's answer is counted.
+fn answer(jobs: Jobs, outcome: Result<()>, counters: &Counters) {
+    let counter = match outcome {
+        Ok(()) => &counters.requests_committed,
+        Err(_) => &counters.requests_failed,
+    };
+    counters.add(counter, jobs.len());
     for job in jobs {
         job.complete(outcome.clone());
     }

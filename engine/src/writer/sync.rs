@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use redb::ReadTransaction;
 
-use super::{Counters, Job};
+use super::{Counters, Jobs, answer};
 use crate::error::{Error, Result};
 use crate::log::LogSyncer;
 
@@ -65,7 +65,7 @@ impl Published {
 
 /// A committed group waiting for its sync.
 pub(super) struct Pending {
-    pub(super) jobs: Vec<Box<dyn Job>>,
+    pub(super) jobs: Jobs,
     /// Whether the group wrote a log record.
     pub(super) logged: bool,
     /// A read snapshot of the group's commit (or why none could be opened).
@@ -157,11 +157,13 @@ impl SyncThread {
     /// before `finish`), the group's callers learn it.
     fn hand_over(&mut self, pending: Pending, counters: &Counters) {
         let Some(tx) = &self.tx else {
-            return fail(pending.jobs, Error::WriterStopped, counters);
+            return answer(pending.jobs, Err(Error::WriterStopped), counters);
         };
         match tx.send(pending) {
             Ok(()) => self.handed += 1,
-            Err(mpsc::SendError(pending)) => fail(pending.jobs, Error::WriterStopped, counters),
+            Err(mpsc::SendError(pending)) => {
+                answer(pending.jobs, Err(Error::WriterStopped), counters)
+            }
         }
     }
 
@@ -213,13 +215,6 @@ impl SyncThread {
 impl Drop for SyncThread {
     fn drop(&mut self) {
         self.finish();
-    }
-}
-
-fn fail(jobs: Vec<Box<dyn Job>>, error: Error, counters: &Counters) {
-    counters.add(&counters.requests_failed, jobs.len());
-    for job in jobs {
-        job.complete(Err(error.clone()));
     }
 }
 
@@ -297,14 +292,7 @@ impl Settler {
             self.published.set(Arc::new(snapshot));
         }
         for (jobs, outcome) in answers {
-            let counter = match outcome {
-                Ok(()) => &self.counters.requests_committed,
-                Err(_) => &self.counters.requests_failed,
-            };
-            self.counters.add(counter, jobs.len());
-            for job in jobs {
-                job.complete(outcome.clone());
-            }
+            answer(jobs, outcome, &self.counters);
         }
     }
 }
