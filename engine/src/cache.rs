@@ -17,9 +17,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use redb::ReadableTable;
 
 use crate::txn::Tx;
+use crate::view::ReadRows;
 use wacore::store::cache::CacheStore;
 
 use crate::RedbStore;
@@ -99,7 +99,7 @@ fn expiry(ttl: Option<Duration>, now_ms: u64) -> u64 {
 }
 
 fn read_usage(txn: &Tx<'_>, account: &Key) -> Result<CacheUsageRecord> {
-    Ok(get(&*txn.open_table(CACHE_USAGE)?, account)?.unwrap_or_default())
+    Ok(get(&txn.open_table(CACHE_USAGE)?, account)?.unwrap_or_default())
 }
 
 /// Removes the entry at `key`, if any, with its order row; returns its size.
@@ -107,8 +107,7 @@ fn remove_entry(txn: &Tx<'_>, account: &Key, key: &[u8]) -> Result<Option<u64>> 
     let removed = {
         let mut entries = txn.open_table(CACHE_ENTRIES)?;
         let old = entries.remove(key)?;
-        old.map(|v| CacheEntryRecord::decode(v.value()))
-            .transpose()?
+        old.map(|v| CacheEntryRecord::decode(&v)).transpose()?
     };
     let Some(old) = removed else { return Ok(None) };
     txn.open_table(CACHE_ORDER)?
@@ -122,7 +121,7 @@ fn evict(txn: &Tx<'_>, account: &Key, usage: &mut CacheUsageRecord, max_bytes: u
         let oldest = {
             let order = txn.open_table(CACHE_ORDER)?;
             let range = PrefixRange::new(account);
-            let mut rows = order.range::<&[u8]>(range.bounds())?;
+            let mut rows = order.range(range.bounds())?;
             match rows.next() {
                 Some(row) => Blob::decode(row?.1.value())?.0,
                 None => break,
@@ -211,7 +210,7 @@ impl CacheStore for RedbCacheStore {
         self.store
             .write(move |txn| {
                 let mut doomed = Vec::new();
-                scan(&*txn.open_table(CACHE_ENTRIES)?, &prefix, |k, _| {
+                scan(&txn.open_table(CACHE_ENTRIES)?, &prefix, |k, _| {
                     doomed.push(k.to_vec());
                     Ok(())
                 })?;

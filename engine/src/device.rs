@@ -1,7 +1,6 @@
 //! `DeviceStore`: the account's device row, snapshots and the resource report.
 
 use async_trait::async_trait;
-use redb::ReadableTable;
 use wacore::stats::StorageResourceReport;
 use wacore::store::Device;
 use wacore::store::error::Result;
@@ -11,6 +10,7 @@ use crate::RedbStore;
 use crate::records::DeviceRecord;
 use crate::snapshot;
 use crate::tables::DEVICES;
+use crate::view::ReadRows;
 
 // Every method is overridden: a trait default would silently change
 // behaviour (a read-modify-write race, a row-by-row batch). CI runs clippy.

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use redb::{ReadableTable, TableHandle};
+use redb::TableHandle;
 use wacore::store::error::StoreError;
 
 use crate::RedbStore;
 use crate::keys;
 use crate::tables::DATA_TABLES;
+use crate::view::ReadRows;
 
 /// Rows and bytes of one table for one account.
 #[derive(Debug, Clone, PartialEq, Eq)]

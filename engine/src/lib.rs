@@ -53,6 +53,7 @@ mod inventory;
 mod keys;
 mod log;
 mod msg_secret;
+mod overlay;
 pub mod portable;
 mod protocol;
 mod records;
@@ -62,6 +63,7 @@ mod snapshot;
 mod store;
 mod tables;
 mod txn;
+mod view;
 mod writer;
 
 pub use cache::{DEFAULT_CACHE_BYTES, RedbCacheStore};

@@ -63,8 +63,8 @@ impl MsgSecretStore for RedbStore {
                 // Insert first and merge only if a row was there: one lookup
                 // per new row instead of a get and an insert.
                 let old = table
-                    .insert(key.as_slice(), fresh.encode().as_slice())?
-                    .map(|v| MsgSecretRecord::decode(v.value()))
+                    .replace(key.as_slice(), fresh.encode().as_slice())?
+                    .map(|v| MsgSecretRecord::decode(&v))
                     .transpose()?;
                 if let Some(old) = old {
                     let merged = MsgSecretRecord {

@@ -150,7 +150,7 @@ impl ProtocolStore for RedbStore {
             let mut index = txn.open_table(PN_INDEX)?;
             for (offset, entry) in entries.iter().enumerate() {
                 let lid_key = account.clone().named(&entry.lid);
-                let old: Option<LidPnMappingEntry> = get(&*mappings, &lid_key)?;
+                let old: Option<LidPnMappingEntry> = get(&mappings, &lid_key)?;
                 let created_at = old.as_ref().map_or(entry.created_at, |o| o.created_at);
                 let row = LidPnMappingEntry {
                     created_at,
@@ -295,7 +295,7 @@ impl ProtocolStore for RedbStore {
         let key = self.key().named(jid);
         self.write(move |txn| {
             let mut table = txn.open_table(TC_TOKENS)?;
-            let entry = match get::<TcTokenEntry>(&*table, &key)? {
+            let entry = match get::<TcTokenEntry>(&table, &key)? {
                 Some(mut existing) => {
                     existing.sender_timestamp = Some(
                         existing
@@ -326,7 +326,7 @@ impl ProtocolStore for RedbStore {
         let token = token.to_vec();
         self.write(move |txn| {
             let mut table = txn.open_table(TC_TOKENS)?;
-            let existing = get::<TcTokenEntry>(&*table, &key)?;
+            let existing = get::<TcTokenEntry>(&table, &key)?;
             // Newer-wins: keep a fresher real token; a placeholder never blocks.
             if let Some(existing) = &existing
                 && !existing.token.is_empty()
@@ -368,7 +368,7 @@ impl ProtocolStore for RedbStore {
             let removed = table.remove(key.as_slice())?;
             match removed {
                 None => Ok(None),
-                Some(v) => Ok(Some(StampedBlob::decode(v.value())?.payload)),
+                Some(v) => Ok(Some(StampedBlob::decode(&v)?.payload)),
             }
         })
         .await

@@ -2,8 +2,6 @@
 //! over a key prefix, and the common "put these rows" / "delete these keys"
 //! requests. Domain files stay thin by going through these.
 
-use redb::ReadableTable;
-
 use crate::txn::Tx;
 use wacore::store::error::StoreError;
 
@@ -12,12 +10,10 @@ use crate::error::Result;
 use crate::keys::{Key, PrefixRange};
 use crate::records::Record;
 use crate::tables::Table;
+use crate::view::ReadRows;
 
 /// Reads and decodes one row.
-pub(crate) fn get<R: Record>(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    key: &Key,
-) -> Result<Option<R>> {
+pub(crate) fn get<R: Record>(table: &impl ReadRows, key: &Key) -> Result<Option<R>> {
     match table.get(key.as_slice())? {
         Some(v) => R::decode(v.value()).map(Some),
         None => Ok(None),
@@ -26,12 +22,12 @@ pub(crate) fn get<R: Record>(
 
 /// Calls `f(key, value)` for every row whose key starts with `prefix`, in key order.
 pub(crate) fn scan(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    table: &impl ReadRows,
     prefix: &Key,
     mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
 ) -> Result<()> {
     let range = PrefixRange::new(prefix);
-    for row in table.range::<&[u8]>(range.bounds())? {
+    for row in table.range(range.bounds())? {
         let (k, v) = row?;
         f(k.value(), v.value())?;
     }
@@ -48,7 +44,7 @@ pub(crate) fn delete_where(
 ) -> Result<u32> {
     let mut table = txn.open_table(table)?;
     let mut keys = Vec::new();
-    scan(&*table, prefix, |k, v| {
+    scan(&table, prefix, |k, v| {
         if doomed(k, v)? {
             keys.push(k.to_vec());
         }
@@ -67,12 +63,12 @@ impl RedbStore {
         table: Table,
         key: Key,
     ) -> Result<Option<R>, StoreError> {
-        self.read(|txn| get(&txn.open_table(table)?, &key))
+        self.read(|view| get(&view.open_table(table)?, &key))
     }
 
     /// Whether a row exists, without decoding it.
     pub(crate) fn contains(&self, table: Table, key: Key) -> Result<bool, StoreError> {
-        self.read(|txn| Ok(txn.open_table(table)?.get(key.as_slice())?.is_some()))
+        self.read(|view| Ok(view.open_table(table)?.get(key.as_slice())?.is_some()))
     }
 
     /// Upserts `rows` (encoded key, encoded record) in one transaction; in a

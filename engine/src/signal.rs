@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redb::ReadableTable;
 use wacore::store::error::Result;
 use wacore::store::traits::SignalStore;
 
@@ -14,6 +13,7 @@ use crate::keys::{self, Key};
 use crate::records::{Blob, Identity, PreKeyRecord, Record};
 use crate::rows::{get, scan};
 use crate::tables::{IDENTITIES, PREKEYS, SENDER_KEYS, SESSIONS, SIGNED_PREKEYS, Table};
+use crate::view::ReadRows;
 
 impl RedbStore {
     fn blob_rows(&self, rows: &[(Arc<str>, Bytes)]) -> Vec<(Key, Vec<u8>)> {
@@ -28,14 +28,14 @@ impl RedbStore {
 
     /// Whether any key under `a, last(user + "@")` or `a, last(user + ":")` exists in `table`.
     fn any_address_of_user(
-        table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+        table: &impl ReadRows,
         prefix: Key,
         user: &str,
     ) -> crate::error::Result<bool> {
         for separator in ["@", ":"] {
             let probe = prefix.clone().named(format!("{user}{separator}"));
             let range = keys::PrefixRange::new(&probe);
-            if table.range::<&[u8]>(range.bounds())?.next().is_some() {
+            if table.range(range.bounds())?.next().is_some() {
                 return Ok(true);
             }
         }
@@ -166,7 +166,7 @@ impl SignalStore for RedbStore {
         self.write(move |txn| {
             let mut table = txn.open_table(PREKEYS)?;
             for key in &keys {
-                let Some(mut prekey) = get::<PreKeyRecord>(&*table, key)? else {
+                let Some(mut prekey) = get::<PreKeyRecord>(&table, key)? else {
                     continue;
                 };
                 if !prekey.uploaded {
@@ -188,7 +188,7 @@ impl SignalStore for RedbStore {
         self.read(|txn| {
             let table = txn.open_table(PREKEYS)?;
             let range = keys::PrefixRange::new(&self.key());
-            let last = table.range::<&[u8]>(range.bounds())?.next_back();
+            let last = table.range(range.bounds())?.next_back();
             match last {
                 None => Ok(0),
                 Some(row) => keys::id_of(row?.0.value(), "prekey key"),

@@ -1,12 +1,12 @@
 //! Consistent copies of an open file (`DeviceStore::snapshot_db`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use futures_channel::oneshot;
-use redb::{Database, ReadTransaction, ReadableTable};
+use redb::{Database, ReadableTable};
 
 use crate::error::{Error, Result};
+use crate::overlay::Pinned;
 use crate::tables::{DATA_TABLES, META, META_LOG_EPOCH};
 
 /// `<file>.snapshot-<unix secs>-<sanitized name>`; the name keeps only
@@ -43,11 +43,7 @@ pub(crate) fn target_path(db_path: &Path, name: &str) -> Result<PathBuf> {
 }
 
 /// Copies `source` into `target` on a new thread; resolves when done.
-pub(crate) async fn spawn(
-    source: Arc<ReadTransaction>,
-    target: PathBuf,
-    extra: Option<Vec<u8>>,
-) -> Result<()> {
+pub(crate) async fn spawn(source: Pinned, target: PathBuf, extra: Option<Vec<u8>>) -> Result<()> {
     let (reply, rx) = oneshot::channel();
     std::thread::Builder::new()
         .name("redb-storage-snapshot".into())
@@ -59,12 +55,9 @@ pub(crate) async fn spawn(
         .unwrap_or_else(|_| Err(Error::Database("snapshot thread panicked".into())))
 }
 
-/// Copies every table of the read snapshot `source` into a new file at `target`.
-pub(crate) fn write_snapshot(
-    source: &ReadTransaction,
-    target: &Path,
-    extra: Option<&[u8]>,
-) -> Result<()> {
+/// Copies every table of the read snapshot `source` (with the overlay's
+/// layers over it, in `ProcessCrashSafe` mode) into a new file at `target`.
+pub(crate) fn write_snapshot(source: &Pinned, target: &Path, extra: Option<&[u8]>) -> Result<()> {
     if target.exists() {
         return Err(Error::InvalidInput(format!(
             "{} already exists; not overwriting it",
@@ -79,23 +72,27 @@ pub(crate) fn write_snapshot(
     })?;
     let txn = copy.begin_write()?;
     {
-        let from = source.open_table(META)?;
+        let from = source.base.open_table(META)?;
         let mut to = txn.open_table(META)?;
         for row in from.iter()? {
             let (k, v) = row?;
             to.insert(k.value(), v.value())?;
         }
-        // A new incarnation: the source's commit log is not the copy's.
-        to.insert(META_LOG_EPOCH, crate::store::new_log_epoch())?;
     }
     for table in DATA_TABLES {
-        let from = source.open_table(*table)?;
+        let from = source.base.open_table(*table)?;
         let mut to = txn.open_table(*table)?;
         for row in from.iter()? {
             let (k, v) = row?;
             to.insert(k.value(), v.value())?;
         }
     }
+    for layer in &source.layers {
+        layer.write_to(&txn)?;
+    }
+    // A new incarnation: the source's commit log is not the copy's.
+    txn.open_table(META)?
+        .insert(META_LOG_EPOCH, crate::store::new_log_epoch())?;
     txn.commit()?;
     if let Some(extra) = extra {
         let mut extra_path = target.as_os_str().to_owned();

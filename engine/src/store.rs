@@ -3,8 +3,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLockReadGuard};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableHandle};
 use wacore::store::error::StoreError;
@@ -13,8 +13,10 @@ use crate::config::StoreConfig;
 use crate::error::{Error, Result};
 use crate::keys::Key;
 use crate::log::{CommitLog, Journal};
+use crate::overlay::{Layers, Pinned};
 use crate::tables::{self, DATA_TABLES, FORMAT_VERSION, META, META_FORMAT_VERSION};
 use crate::txn::Tx;
+use crate::view::View;
 use crate::writer::{Writer, WriterStats};
 
 /// A whatsapp-rust storage backend on one redb file.
@@ -41,20 +43,21 @@ pub struct RedbStore {
     device_id: i32,
 }
 
-/// A read snapshot: shared with other readers, or opened for one read
-/// (no allocation on the read path of the modes without one to share).
-enum Snapshot {
+/// Where one read reads: a snapshot shared with other readers, one opened
+/// for this read (no allocation on the read path of the modes without one
+/// to share), or the overlay's layers over their snapshot.
+enum Snapshot<'a> {
     Published(Arc<ReadTransaction>),
     Fresh(ReadTransaction),
+    Layered(RwLockReadGuard<'a, Layers>),
 }
 
-impl std::ops::Deref for Snapshot {
-    type Target = ReadTransaction;
-
-    fn deref(&self) -> &ReadTransaction {
+impl Snapshot<'_> {
+    fn view(&self) -> View<'_> {
         match self {
-            Snapshot::Published(snapshot) => snapshot,
-            Snapshot::Fresh(snapshot) => snapshot,
+            Snapshot::Published(snapshot) => View::Plain(snapshot),
+            Snapshot::Fresh(snapshot) => View::Plain(snapshot),
+            Snapshot::Layered(layers) => View::Layered(layers),
         }
     }
 }
@@ -328,33 +331,42 @@ impl RedbStore {
     }
 
     /// Where readers read: in `Immediate` mode the writer publishes the
-    /// newest snapshot whose log records are synced (`crate::writer`);
-    /// otherwise the newest commit.
-    fn snapshot(&self) -> Result<Snapshot> {
-        match self.shared.writer.published() {
+    /// newest snapshot whose log records are synced (`crate::writer`); in
+    /// `ProcessCrashSafe` mode the overlay's layers over their snapshot
+    /// (`crate::overlay`); otherwise the newest commit.
+    fn snapshot(&self) -> Result<Snapshot<'_>> {
+        let writer = &self.shared.writer;
+        if let Some(overlay) = writer.overlay() {
+            return Ok(Snapshot::Layered(overlay.read()));
+        }
+        match writer.published() {
             Some(snapshot) => Ok(Snapshot::Published(snapshot)),
             None => Ok(Snapshot::Fresh(self.shared.db.begin_read()?)),
         }
     }
 
-    /// The snapshot [`RedbStore::read`] would read now, to keep.
-    pub(crate) fn read_snapshot(&self) -> Result<Arc<ReadTransaction>> {
-        Ok(match self.snapshot()? {
-            Snapshot::Published(snapshot) => snapshot,
-            Snapshot::Fresh(snapshot) => Arc::new(snapshot),
+    /// What [`RedbStore::read`] would read now, to keep (a backup).
+    pub(crate) fn read_snapshot(&self) -> Result<Pinned> {
+        if let Some(overlay) = self.shared.writer.overlay() {
+            return Ok(overlay.pin());
+        }
+        let base = match self.shared.writer.published() {
+            Some(snapshot) => snapshot,
+            None => Arc::new(self.shared.db.begin_read()?),
+        };
+        Ok(Pinned {
+            base,
+            layers: Vec::new(),
         })
     }
 
     /// Runs `f` in a read snapshot on the caller's thread. Readers never
     /// wait for the writer (MVCC). A panic inside redb becomes `Error::Corrupt`.
-    pub(crate) fn read<T>(
-        &self,
-        f: impl FnOnce(&ReadTransaction) -> Result<T>,
-    ) -> Result<T, StoreError> {
-        let txn = self.snapshot()?;
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&View<'_>) -> Result<T>) -> Result<T, StoreError> {
+        let snapshot = self.snapshot()?;
         // redb may panic on a damaged page instead of returning an error;
         // the caller gets `Error::Corrupt`, not a panic in its task.
-        let result = catch_unwind(AssertUnwindSafe(|| f(&txn))).map_err(|_| {
+        let result = catch_unwind(AssertUnwindSafe(|| f(&snapshot.view()))).map_err(|_| {
             self.shared.db.mark_damaged();
             redb_panicked(label(&self.shared.path), "reading")
         })?;
@@ -659,8 +671,9 @@ fn recover(
             replay.len()
         );
         crate::log::apply_replay(db, &replay)?;
-        log.checkpointed();
     }
+    // Every record in the log is now covered by the checkpoint.
+    log.checkpointed();
     Ok(config
         .durability
         .logs()

@@ -1,66 +1,129 @@
-//! The write transaction every write request gets: redb's, plus a record
-//! of what it changed for the commit log (`crate::log`).
+//! The write transaction every write request gets, and a record of what it
+//! changed for the commit log (`crate::log`).
 //!
-//! [`Tx::open_table`] gives a [`LoggedTable`]: reads go straight to redb's
-//! table (it derefs to it, read-only: pass `&*table` to the read helpers),
-//! and its `insert` and `remove` also
-//! append the change to the transaction's record. Only these two methods
-//! can change a table (the deref gives `&Table`, whose writers take `&mut`),
-//! so no change can bypass the record.
+//! It writes either into a redb write transaction (`Immediate` and
+//! `Relaxed` modes) or into a layer of pending changes that the writer
+//! merges into the overlay once the group's log record is written
+//! (`ProcessCrashSafe` mode, `crate::overlay`); request code cannot tell.
+//!
+//! [`Tx::open_table`] gives a [`LoggedTable`]: it reads through
+//! [`ReadRows`] and its `insert` and `remove` also append the change to the
+//! transaction's record. Only these two methods change a table, so no
+//! change can bypass the record.
 
 use std::cell::RefCell;
-use std::ops::Deref;
+use std::collections::VecDeque;
 
-use redb::{AccessGuard, ReadableTable, StorageError, TableError, TableHandle, WriteTransaction};
+use redb::{ReadableTable, TableHandle, WriteTransaction};
 
 use crate::error::Result;
 use crate::log::format::RecordBuf;
+use crate::overlay::{Layer, Layers, META_TABLE, TableId, table_id};
 use crate::tables::{self, Table};
+use crate::view::{Bounds, ReadRows, RowIter, Rows, Val};
 
-/// A redb write transaction and the changes made through it.
+/// A write transaction and the changes made through it.
 pub(crate) struct Tx<'a> {
-    txn: &'a WriteTransaction,
+    target: Target<'a>,
     /// The log record of the changes (after-images), encoded as they are
     /// made; `None` when no log is kept.
     changes: Option<RefCell<RecordBuf>>,
+}
+
+/// Where a transaction's changes go.
+enum Target<'a> {
+    Redb(&'a WriteTransaction),
+    /// The overlay's layers (read, never changed here) and this
+    /// transaction's own changes.
+    Overlay {
+        layers: &'a Layers,
+        pending: RefCell<Layer>,
+    },
 }
 
 impl<'a> Tx<'a> {
     /// Wraps `txn`; `record` says whether changes are kept for the log.
     pub(crate) fn new(txn: &'a WriteTransaction, record: bool) -> Tx<'a> {
         Tx {
-            txn,
+            target: Target::Redb(txn),
             changes: record.then(|| RefCell::new(RecordBuf::new())),
         }
     }
 
+    /// A transaction over the overlay's `layers`; its changes are logged.
+    pub(crate) fn over(layers: &'a Layers) -> Tx<'a> {
+        Tx {
+            target: Target::Overlay {
+                layers,
+                pending: RefCell::new(Layer::default()),
+            },
+            changes: Some(RefCell::new(RecordBuf::new())),
+        }
+    }
+
     /// Opens a data table for reading and writing.
-    pub(crate) fn open_table(&self, table: Table) -> Result<LoggedTable<'_>, TableError> {
+    pub(crate) fn open_table(&self, table: Table) -> Result<LoggedTable<'_>> {
+        let target = match &self.target {
+            Target::Redb(txn) => TableTarget::Redb(txn.open_table(table)?),
+            Target::Overlay { layers, pending } => TableTarget::Overlay {
+                rows: Rows::with_pending(layers, table, pending)?,
+                pending,
+                table: table_id(table),
+            },
+        };
         Ok(LoggedTable {
             definition: table,
-            table: self.txn.open_table(table)?,
+            target,
             changes: self.changes.as_ref(),
         })
     }
 
     /// Reads a `meta` entry.
     pub(crate) fn meta(&self, key: &str) -> Result<Option<u64>> {
-        Ok(self
-            .txn
-            .open_table(tables::META)?
-            .get(key)?
-            .map(|v| v.value()))
+        match &self.target {
+            Target::Redb(txn) => Ok(txn.open_table(tables::META)?.get(key)?.map(|v| v.value())),
+            Target::Overlay { layers, pending } => {
+                let layered = pending
+                    .borrow()
+                    .get(META_TABLE, key.as_bytes())
+                    .map(|v| v.map(<[u8]>::to_vec))
+                    .or_else(|| {
+                        layers
+                            .newest_first()
+                            .find_map(|l| l.get(META_TABLE, key.as_bytes()))
+                            .map(|v| v.map(<[u8]>::to_vec))
+                    });
+                match layered {
+                    Some(value) => Ok(value
+                        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+                        .map(u64::from_be_bytes)),
+                    None => Ok(layers
+                        .base
+                        .open_table(tables::META)?
+                        .get(key)?
+                        .map(|v| v.value())),
+                }
+            }
+        }
     }
 
     /// Writes a `meta` entry.
     pub(crate) fn set_meta(&self, key: &'static str, value: u64) -> Result<()> {
-        self.txn.open_table(tables::META)?.insert(key, value)?;
+        let bytes = value.to_be_bytes();
+        match &self.target {
+            Target::Redb(txn) => {
+                txn.open_table(tables::META)?.insert(key, value)?;
+            }
+            Target::Overlay { pending, .. } => {
+                pending
+                    .borrow_mut()
+                    .put(META_TABLE, key.as_bytes(), Some(&bytes))
+            }
+        }
         if let Some(changes) = &self.changes {
-            changes.borrow_mut().push(
-                tables::META.name(),
-                key.as_bytes(),
-                Some(&value.to_be_bytes()),
-            );
+            changes
+                .borrow_mut()
+                .push(tables::META.name(), key.as_bytes(), Some(&bytes));
         }
         Ok(())
     }
@@ -72,34 +135,81 @@ impl<'a> Tx<'a> {
             .map(|c| std::mem::replace(&mut *c.borrow_mut(), RecordBuf::new()))
             .unwrap_or_else(RecordBuf::new)
     }
+
+    /// The overlay changes made (empty for a redb transaction).
+    pub(crate) fn into_pending(self) -> Layer {
+        match self.target {
+            Target::Redb(_) => Layer::default(),
+            Target::Overlay { pending, .. } => pending.into_inner(),
+        }
+    }
 }
 
-/// A data table of a [`Tx`]: reads through `Deref`, writes recorded.
+/// A data table of a [`Tx`]: reads through [`ReadRows`], writes recorded.
 pub(crate) struct LoggedTable<'t> {
     /// Its definition, for the name the log records.
     definition: Table,
-    table: redb::Table<'t, &'static [u8], &'static [u8]>,
+    target: TableTarget<'t>,
     changes: Option<&'t RefCell<RecordBuf>>,
 }
 
-impl<'t> LoggedTable<'t> {
-    /// Inserts or replaces a row; returns the old value.
-    pub(crate) fn insert(
-        &mut self,
-        key: &[u8],
-        value: &[u8],
-    ) -> Result<Option<AccessGuard<'_, &'static [u8]>>, StorageError> {
+enum TableTarget<'t> {
+    Redb(redb::Table<'t, &'static [u8], &'static [u8]>),
+    Overlay {
+        rows: Rows<'t>,
+        pending: &'t RefCell<Layer>,
+        table: TableId,
+    },
+}
+
+impl LoggedTable<'_> {
+    /// Inserts or replaces a row.
+    pub(crate) fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.record(key, Some(value));
-        self.table.insert(key, value)
+        match &mut self.target {
+            TableTarget::Redb(table) => {
+                table.insert(key, value)?;
+            }
+            TableTarget::Overlay { pending, table, .. } => {
+                pending.borrow_mut().put(*table, key, Some(value))
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts or replaces a row; returns the old value (a lookup more than
+    /// `insert` over the overlay, none more in redb).
+    pub(crate) fn replace(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Box<[u8]>>> {
+        self.record(key, Some(value));
+        match &mut self.target {
+            TableTarget::Redb(table) => Ok(table.insert(key, value)?.map(|v| v.value().into())),
+            TableTarget::Overlay {
+                rows,
+                pending,
+                table,
+            } => {
+                let old = rows.get(key)?.map(|v| v.value().into());
+                pending.borrow_mut().put(*table, key, Some(value));
+                Ok(old)
+            }
+        }
     }
 
     /// Deletes a row; returns its value if it existed.
-    pub(crate) fn remove(
-        &mut self,
-        key: &[u8],
-    ) -> Result<Option<AccessGuard<'_, &'static [u8]>>, StorageError> {
+    pub(crate) fn remove(&mut self, key: &[u8]) -> Result<Option<Box<[u8]>>> {
         self.record(key, None);
-        self.table.remove(key)
+        match &mut self.target {
+            TableTarget::Redb(table) => Ok(table.remove(key)?.map(|v| v.value().into())),
+            TableTarget::Overlay {
+                rows,
+                pending,
+                table,
+            } => {
+                let old = rows.get(key)?.map(|v| v.value().into());
+                pending.borrow_mut().put(*table, key, None);
+                Ok(old)
+            }
+        }
     }
 
     fn record(&self, key: &[u8], value: Option<&[u8]>) {
@@ -111,10 +221,20 @@ impl<'t> LoggedTable<'t> {
     }
 }
 
-impl<'t> Deref for LoggedTable<'t> {
-    type Target = redb::Table<'t, &'static [u8], &'static [u8]>;
+impl ReadRows for LoggedTable<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Val<'_>>> {
+        match &self.target {
+            TableTarget::Redb(table) => Ok(table.get(key)?.map(Val::Stored)),
+            TableTarget::Overlay { rows, .. } => rows.get(key),
+        }
+    }
 
-    fn deref(&self) -> &Self::Target {
-        &self.table
+    fn range(&self, bounds: Bounds<'_>) -> Result<RowIter<'_>> {
+        match &self.target {
+            TableTarget::Redb(table) => {
+                Ok(RowIter::new(table.range::<&[u8]>(bounds)?, VecDeque::new()))
+            }
+            TableTarget::Overlay { rows, .. } => rows.range(bounds),
+        }
     }
 }

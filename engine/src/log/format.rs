@@ -13,9 +13,16 @@
 //! matches; the first record that is not whole, or whose LSN does not follow
 //! the previous one, ends the log (a torn tail, or older records left from
 //! before the last checkpoint, which restarts writing at `HEADER_LEN`).
+//!
+//! Versions: 1, the log starts with the record after the checkpoint's LSN;
+//! 2 (same bytes), it may start with records the checkpoint already covers
+//! (a process-crash-safe checkpoint covers a prefix of the log while
+//! writers append, `crate::overlay`). A build that reads only version 1
+//! would replay nothing from such a log, so it must refuse it: opening a
+//! version-1 log rewrites its header to version 2 first.
 
 /// The log format this build writes and the newest it reads.
-pub(crate) const LOG_FORMAT_VERSION: u32 = 1;
+pub(crate) const LOG_FORMAT_VERSION: u32 = 2;
 /// Bytes before the first record.
 pub(crate) const HEADER_LEN: u64 = 24;
 const MAGIC: &[u8; 8] = b"WRSLOG\r\n";
@@ -190,7 +197,10 @@ mod tests {
 
     #[test]
     fn headers_are_recognised() {
-        assert_eq!(parse_header(&header(7)), Header::Ours(1, 7));
+        assert_eq!(
+            parse_header(&header(7)),
+            Header::Ours(LOG_FORMAT_VERSION, 7)
+        );
         let mut newer = header(7);
         newer[8] = 9;
         assert_eq!(parse_header(&newer), Header::Newer(9));

@@ -60,8 +60,26 @@ impl Journal {
         self.poisoned.load(Ordering::Acquire)
     }
 
-    fn poison(&self) {
+    /// Refuses further writes until the store is reopened.
+    pub(crate) fn poison(&self) {
         self.poisoned.store(true, Ordering::Release);
+    }
+
+    /// The LSN of the last record written.
+    pub(crate) fn last_lsn(&self) -> u64 {
+        self.log.last_lsn()
+    }
+
+    /// A sync of every record written so far that runs without the gate
+    /// (writers go on appending): `ProcessCrashSafe`'s periodic sync.
+    pub(crate) fn detached_sync(&self) -> Result<DetachedSync> {
+        if self.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        Ok(DetachedSync {
+            syncer: self.log.syncer(),
+            poisoned: self.poisoned.clone(),
+        })
     }
 
     /// Appends a group's changes (to the OS, not synced) before its
@@ -136,6 +154,27 @@ impl Journal {
                 .is_some_and(|d| d <= Instant::now())
     }
 
+    /// Whether the log has grown so far past the last checkpoint that the
+    /// next one must cover all of it, with writers waiting (the overlay's
+    /// checkpoints cover a prefix while writers go on, and the log restarts
+    /// only once one covers everything).
+    pub(crate) fn overdue(&self) -> bool {
+        self.log.bytes_since_checkpoint() >= self.checkpoint_bytes.saturating_mul(2)
+    }
+
+    /// A durable redb commit now holds every record up to `lsn` (the
+    /// overlay's checkpoint, frozen at `frozen_at`): the log restarts if no
+    /// record came after it; otherwise the later ones await the next.
+    pub(crate) fn covered_up_to(&mut self, lsn: u64, frozen_at: Instant) {
+        self.checkpoint_lsn = lsn;
+        if self.log.last_lsn() == lsn {
+            self.log.checkpointed();
+            self.first_unchecked = None;
+        } else {
+            self.first_unchecked = Some(frozen_at);
+        }
+    }
+
     /// Checkpoints (returns whether it did; see `checkpoint_due`): a
     /// durable redb commit recording the last LSN, then the log restarts at
     /// its beginning. Every record's transaction has committed by now (the
@@ -160,5 +199,20 @@ impl Journal {
         self.checkpoint_lsn = lsn;
         self.first_unchecked = None;
         Ok(true)
+    }
+}
+
+/// A log sync taken out of the gate ([`Journal::detached_sync`]).
+pub(crate) struct DetachedSync {
+    syncer: LogSyncer,
+    poisoned: Arc<AtomicBool>,
+}
+
+impl DetachedSync {
+    /// Syncs; a failure poisons the journal (the OS may have dropped pages).
+    pub(crate) fn run(self) -> Result<()> {
+        self.syncer
+            .sync()
+            .inspect_err(|_| self.poisoned.store(true, Ordering::Release))
     }
 }

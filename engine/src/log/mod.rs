@@ -133,7 +133,15 @@ impl CommitLog {
             return Ok((log, Vec::new()));
         }
         match format::parse_header(&header) {
-            Header::Ours(_, found) if found == epoch => {}
+            Header::Ours(version, found) if found == epoch => {
+                if version < LOG_FORMAT_VERSION {
+                    // Before anything is appended (see `format`'s versions).
+                    storage
+                        .write(0, &format::header(epoch))
+                        .and_then(|()| storage.sync_data())
+                        .map_err(io("upgrading"))?;
+                }
+            }
             Header::Ours(_, found) => {
                 return Err(Error::Database(format!(
                     "internal: the commit log {} belongs to epoch {found}, the database to {epoch}",
@@ -336,9 +344,12 @@ fn apply_change(txn: &redb::WriteTransaction, lsn: u64, change: &LoggedChange) -
 
 /// The records to replay, read one at a time from the start of the log
 /// (a clean log costs one short read), and where they end (the next record
-/// goes there). A checkpoint restarts the log at its beginning (invariant
-/// 3), so records to replay start right there with `checkpoint_lsn + 1`;
-/// anything else at the start is older and already in redb.
+/// goes there). The log holds consecutive LSNs from its start: a checkpoint
+/// covering all of it restarts it there (invariant 3), one covering a
+/// prefix leaves it (`crate::overlay`), so the first record's LSN is at most
+/// `checkpoint_lsn + 1` and records up to `checkpoint_lsn` are skipped;
+/// a first record past that is older and already in redb (left from before
+/// a restart).
 fn scan(
     storage: &dyn StorageBackend,
     len: u64,
@@ -346,7 +357,8 @@ fn scan(
 ) -> std::io::Result<(Replay, u64)> {
     let mut replay = Vec::new();
     let mut pos = HEADER_LEN;
-    let mut expected = checkpoint_lsn + 1;
+    // The LSN the next record must carry, once the first is read.
+    let mut expected: Option<u64> = None;
     let mut prefix = [0u8; RECORD_PREFIX];
     while pos + RECORD_PREFIX as u64 <= len {
         storage.read(pos, &mut prefix)?;
@@ -360,11 +372,20 @@ fn scan(
         if crc32fast::hash(&body) != crc {
             break;
         }
-        match format::decode_body(&body) {
-            Some((lsn, changes)) if lsn == expected => replay.push((lsn, changes)),
-            _ => break,
+        let Some((lsn, changes)) = format::decode_body(&body) else {
+            break;
+        };
+        let follows = match expected {
+            Some(expected) => lsn == expected,
+            None => lsn <= checkpoint_lsn + 1,
+        };
+        if !follows {
+            break;
         }
-        expected += 1;
+        if lsn > checkpoint_lsn {
+            replay.push((lsn, changes));
+        }
+        expected = Some(lsn + 1);
         pos = start + u64::from(body_len);
     }
     Ok((replay, pos))
@@ -466,13 +487,13 @@ mod tests {
         let newer = Shared::default();
         newer.set_len(64).unwrap();
         let mut header = format::header(1);
-        header[8] = 2;
+        header[8..12].copy_from_slice(&(LOG_FORMAT_VERSION + 1).to_le_bytes());
         newer.write(0, &header).unwrap();
         let err = CommitLog::open(Box::new(newer), 0, 1, "log".into())
             .err()
             .unwrap();
         assert!(
-            matches!(err, Error::NewerLogFormat { found: 2, .. }),
+            matches!(err, Error::NewerLogFormat { found, .. } if found == LOG_FORMAT_VERSION + 1),
             "{err}"
         );
         let foreign = Shared::default();
@@ -482,5 +503,42 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, Error::ForeignLog { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_checkpoint_covering_a_prefix_replays_only_the_rest() {
+        let disk = Shared::default();
+        let (mut log, _) = reopen(&disk, 0);
+        for key in ["a", "b", "c", "d"] {
+            log.append(&mut change(key)).unwrap();
+        }
+        drop(log);
+        // A checkpoint covered records 1 and 2 while 3 and 4 were appended.
+        let (_, replay) = reopen(&disk, 2);
+        let keys: Vec<_> = replay.iter().map(|(_, c)| c[0].key.clone()).collect();
+        assert_eq!(keys, [b"c".to_vec(), b"d".to_vec()]);
+        assert_eq!(replay[0].0, 3);
+        // One covering all of it replays nothing.
+        let (_, replay) = reopen(&disk, 4);
+        assert!(replay.is_empty());
+    }
+
+    #[test]
+    fn a_version_1_log_is_replayed_and_upgraded_before_anything_is_appended() {
+        let disk = Shared::default();
+        let (mut log, _) = reopen(&disk, 0);
+        log.append(&mut change("a")).unwrap();
+        drop(log);
+        let mut header = [0u8; HEADER_LEN as usize];
+        disk.read(0, &mut header).unwrap();
+        header[8..12].copy_from_slice(&1u32.to_le_bytes());
+        disk.write(0, &header).unwrap();
+        let (_, replay) = reopen(&disk, 0);
+        assert_eq!(replay.len(), 1);
+        disk.read(0, &mut header).unwrap();
+        assert_eq!(
+            format::parse_header(&header),
+            format::Header::Ours(LOG_FORMAT_VERSION, 1)
+        );
     }
 }

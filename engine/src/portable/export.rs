@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use redb::{ReadTransaction, ReadableTable, TableHandle};
+use redb::TableHandle;
 use wacore::appstate::hash::HashState;
 use wacore::store::Device;
 use wacore::store::error::StoreError;
@@ -20,6 +20,7 @@ use crate::records::{
     Record, SenderKeyStatus, StampedBlob,
 };
 use crate::tables::{self, Table};
+use crate::view::{ReadRows, View};
 
 impl RedbStore {
     /// Calls `sink` with every row of every account of the file (or of
@@ -86,7 +87,7 @@ pub fn tables() -> impl Iterator<Item = &'static str> {
 }
 
 /// Every row of one table, with its account.
-fn table_rows(txn: &ReadTransaction, table: &'static Table) -> Result<Vec<(i32, Row)>> {
+fn table_rows(txn: &View<'_>, table: &'static Table) -> Result<Vec<(i32, Row)>> {
     let name = table.name();
     let handle = txn.open_table(*table)?;
     let mut rows = Vec::new();
@@ -221,7 +222,7 @@ fn decode_row(name: &'static str, key: &[u8], value: &[u8]) -> Result<Row> {
 /// Orders LID mappings by the write sequence their phone-number index entry
 /// recorded, so an importer writing them in this order breaks ties on
 /// `updated_at` (`get_pn_mapping`) as this file does.
-fn sort_by_write_order(txn: &ReadTransaction, rows: &mut Vec<(i32, Row)>) -> Result<()> {
+fn sort_by_write_order(txn: &View<'_>, rows: &mut Vec<(i32, Row)>) -> Result<()> {
     let index = txn.open_table(tables::PN_INDEX)?;
     let mut seqs = Vec::with_capacity(rows.len());
     for (device_id, row) in rows.iter() {

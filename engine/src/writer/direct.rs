@@ -18,16 +18,14 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use redb::Database;
-
-use super::{Counters, Gate, Job, Jobs, Message, answer, apply_group, finish_group};
+use super::{Counters, Gate, Job, Jobs, Message, Target, answer, apply_group, finish_group};
 use crate::config::Durability;
 use crate::error::Error;
 use crate::log::Journal;
 
 /// Requests staged for the next leader, and what it needs to commit them.
 pub(super) struct Direct {
-    db: Arc<Database>,
+    target: Target,
     gate: Arc<Gate>,
     staged: Mutex<Jobs>,
     /// The writer thread's queue: for a busy gate, and to nudge it.
@@ -38,14 +36,14 @@ pub(super) struct Direct {
 
 impl Direct {
     pub(super) fn new(
-        db: Arc<Database>,
+        target: Target,
         gate: Arc<Gate>,
         writer: mpsc::Sender<Message>,
         counters: Arc<Counters>,
         durability: Durability,
     ) -> Direct {
         Direct {
-            db,
+            target,
             gate,
             staged: Mutex::new(Vec::new()),
             writer,
@@ -62,7 +60,14 @@ impl Direct {
     /// Commits every staged request on this thread if the gate is free,
     /// else hands them to the writer thread.
     pub(super) fn lead(&self) {
-        let Some(mut state) = self.gate.try_lock() else {
+        // Over the overlay the gate is only ever held for moments (commits,
+        // a checkpoint's freeze and swap), while the writer thread may be
+        // busy for long writing a checkpoint: wait for the gate there.
+        let gate = match &self.target.overlay {
+            Some(_) => Some(self.gate.lock()),
+            None => self.gate.try_lock(),
+        };
+        let Some(mut state) = gate else {
             return self.hand_staged_to_writer();
         };
         let jobs = self.take_or_put(std::mem::take);
@@ -71,7 +76,7 @@ impl Direct {
         }
         let was_unflushed = state.unflushed_since.is_some();
         let Some((jobs, outcome)) = apply_group(
-            &self.db,
+            &self.target,
             &mut state,
             redb::Durability::None,
             jobs,

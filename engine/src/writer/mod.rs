@@ -55,9 +55,11 @@ use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
 use crate::log::Journal;
 use crate::log::format::RecordBuf;
+use crate::overlay::Overlay;
 use crate::txn::Tx;
 
 mod direct;
+mod layered;
 mod sync;
 
 use direct::Direct;
@@ -186,6 +188,9 @@ pub(crate) struct Writer {
     direct: Option<Arc<Direct>>,
     /// Set in `Immediate` mode with a log: what readers read ([`sync`]).
     published: Option<Arc<Published>>,
+    /// Set in `ProcessCrashSafe` mode: what readers read, and where
+    /// commits go (`crate::overlay`).
+    overlay: Option<Arc<Overlay>>,
 }
 
 impl Writer {
@@ -209,6 +214,17 @@ impl Writer {
             }
             _ => (None, None),
         };
+        // Process-crash-safe mode commits into the overlay (`crate::overlay`).
+        let overlay = match (&journal, durability) {
+            (Some(_), Durability::ProcessCrashSafe { .. }) => {
+                Some(Arc::new(Overlay::new(db.begin_read()?)))
+            }
+            _ => None,
+        };
+        let target = Target {
+            db: db.clone(),
+            overlay: overlay.clone(),
+        };
         let gate = Arc::new(Gate {
             state: Mutex::new(GateState {
                 unflushed_since: None,
@@ -221,7 +237,7 @@ impl Writer {
         );
         let direct = fast_path.then(|| {
             Arc::new(Direct::new(
-                db.clone(),
+                target.clone(),
                 gate.clone(),
                 tx.clone(),
                 counters.clone(),
@@ -232,7 +248,7 @@ impl Writer {
             .name("redb-storage-writer".into())
             .spawn(move || {
                 WriterLoop {
-                    db,
+                    target,
                     rx,
                     durability,
                     max_group_size,
@@ -250,6 +266,7 @@ impl Writer {
             counters,
             direct,
             published,
+            overlay,
         })
     }
 
@@ -257,6 +274,12 @@ impl Writer {
     /// mode with a log (see [`sync`]); `None` in the other modes.
     pub(crate) fn published(&self) -> Option<Arc<ReadTransaction>> {
         self.published.as_ref().map(|p| p.get())
+    }
+
+    /// The overlay readers read in `ProcessCrashSafe` mode; `None` in the
+    /// other modes.
+    pub(crate) fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_deref()
     }
 
     pub(crate) fn stats(&self) -> WriterStats {
@@ -369,7 +392,7 @@ impl Drop for Writer {
 }
 
 struct WriterLoop {
-    db: Arc<Database>,
+    target: Target,
     rx: mpsc::Receiver<Message>,
     durability: Durability,
     max_group_size: usize,
@@ -439,6 +462,9 @@ impl WriterLoop {
 
     /// Checkpoints if one is due (or, with `force`, if any record awaits one).
     fn checkpoint(&mut self, force: bool) {
+        if let Some(overlay) = self.target.overlay.clone() {
+            return self.checkpoint_overlay(&overlay, force);
+        }
         let gate = self.gate.clone();
         let mut state = gate.lock();
         let Some(journal) = state.journal.as_mut() else {
@@ -450,7 +476,7 @@ impl WriterLoop {
         if let Some(sync) = &self.sync {
             sync.wait_idle();
         }
-        match journal.checkpoint(&self.db) {
+        match journal.checkpoint(&self.target.db) {
             Ok(true) => self.count(&self.counters.checkpoints, 1),
             Ok(false) => {}
             Err(e) => log::error!("redb-storage: a checkpoint failed: {e}"),
@@ -529,7 +555,7 @@ impl WriterLoop {
         let logging = state.journal.is_some();
         let durability = self.redb_durability(logging);
         let Some((jobs, outcome)) =
-            apply_group(&self.db, &mut state, durability, jobs, &self.counters)
+            apply_group(&self.target, &mut state, durability, jobs, &self.counters)
         else {
             return;
         };
@@ -538,7 +564,7 @@ impl WriterLoop {
             let pending = Pending {
                 jobs,
                 logged: *logged,
-                snapshot: self.db.begin_read().map_err(Error::from),
+                snapshot: self.target.db.begin_read().map_err(Error::from),
             };
             // Peek: a request queued behind this group means more
             // groups follow, so the sync thread takes this one.
@@ -571,11 +597,22 @@ impl WriterLoop {
             return Ok(());
         }
         match state.journal.as_mut() {
+            // Outside the gate: writers go on appending meanwhile (what
+            // they append starts a new unflushed period).
+            Some(journal) if self.target.overlay.is_some() => {
+                let sync = journal.detached_sync()?;
+                state.unflushed_since = None;
+                drop(state);
+                sync.run()?;
+                self.count(&self.counters.log_syncs, 1);
+                self.count(&self.counters.flushes, 1);
+                return Ok(());
+            }
             Some(journal) => {
                 journal.sync()?;
                 self.count(&self.counters.log_syncs, 1);
             }
-            None => begin(&self.db, redb::Durability::Immediate)?.commit()?,
+            None => begin(&self.target.db, redb::Durability::Immediate)?.commit()?,
         }
         state.unflushed_since = None;
         self.count(&self.counters.flushes, 1);
@@ -605,45 +642,103 @@ fn log_and_commit(
     Ok(logged)
 }
 
+/// Where groups commit: redb, or in `ProcessCrashSafe` mode the overlay in
+/// front of it (`crate::overlay`).
+#[derive(Clone)]
+pub(super) struct Target {
+    db: Arc<Database>,
+    overlay: Option<Arc<Overlay>>,
+}
+
+/// How one attempt at a group ended.
+enum Attempt {
+    /// Committed (`Ok(logged)`) or failed as a whole.
+    Done(Result<bool>),
+    /// The request at this index failed; nothing of the attempt remains.
+    Refused(usize, Error),
+}
+
 /// Applies `jobs` in order in one transaction, then logs and commits it
 /// (invariants 2 to 4): a request that fails is answered with its error at
 /// once and the others are applied again without it. Returns the requests
 /// the transaction holds with the commit's outcome (`Ok(logged)`), or
 /// `None` when every request failed.
 fn apply_group(
-    db: &Database,
+    target: &Target,
     state: &mut GateState,
     durability: redb::Durability,
     mut jobs: Jobs,
     counters: &Counters,
 ) -> Option<(Jobs, Result<bool>)> {
-    let logging = state.journal.is_some();
     loop {
-        let txn = match begin(db, durability) {
-            Ok(txn) => txn,
-            Err(e) => return Some((jobs, Err(e))),
+        let attempt = match &target.overlay {
+            Some(overlay) => apply_to_overlay(overlay, state, &mut jobs),
+            None => apply_to_redb(&target.db, state, durability, &mut jobs),
         };
-        let mut failure = None;
-        let tx = Tx::new(&txn, logging);
-        for (index, job) in jobs.iter_mut().enumerate() {
-            if let Err(e) = apply_guarded(|| job.apply(&tx)) {
-                failure = Some((index, e));
-                break;
+        match attempt {
+            Attempt::Done(outcome) => return Some((jobs, outcome)),
+            Attempt::Refused(index, error) => {
+                counters.add(&counters.requests_failed, 1);
+                jobs.remove(index).complete(Err(error));
+                if jobs.is_empty() {
+                    return None;
+                }
             }
         }
-        let mut changes = tx.take_changes();
+    }
+}
+
+/// Applies every request to `tx`; the first failure, if any.
+fn apply_all(tx: &Tx<'_>, jobs: &mut Jobs) -> Option<(usize, Error)> {
+    jobs.iter_mut()
+        .enumerate()
+        .find_map(|(index, job)| apply_guarded(|| job.apply(tx)).err().map(|e| (index, e)))
+}
+
+/// One attempt in a redb write transaction.
+fn apply_to_redb(
+    db: &Database,
+    state: &mut GateState,
+    durability: redb::Durability,
+    jobs: &mut Jobs,
+) -> Attempt {
+    let txn = match begin(db, durability) {
+        Ok(txn) => txn,
+        Err(e) => return Attempt::Done(Err(e)),
+    };
+    let tx = Tx::new(&txn, state.journal.is_some());
+    if let Some((index, error)) = apply_all(&tx, jobs) {
         drop(tx);
-        let Some((index, error)) = failure else {
-            return Some((jobs, log_and_commit(state, txn, &mut changes)));
-        };
         // An aborted transaction leaves the store exactly as it was.
         let _ = txn.abort();
-        counters.add(&counters.requests_failed, 1);
-        jobs.remove(index).complete(Err(error));
-        if jobs.is_empty() {
-            return None;
-        }
+        return Attempt::Refused(index, error);
     }
+    let mut changes = tx.take_changes();
+    drop(tx);
+    Attempt::Done(log_and_commit(state, txn, &mut changes))
+}
+
+/// One attempt over the overlay: the changes become visible once their log
+/// record is written (overlay invariant 2).
+fn apply_to_overlay(overlay: &Overlay, state: &mut GateState, jobs: &mut Jobs) -> Attempt {
+    let layers = overlay.read();
+    let tx = Tx::over(&layers);
+    if let Some((index, error)) = apply_all(&tx, jobs) {
+        return Attempt::Refused(index, error);
+    }
+    let mut changes = tx.take_changes();
+    let pending = tx.into_pending();
+    drop(layers);
+    let logged = match state.journal.as_mut() {
+        Some(journal) => journal.record(&mut changes),
+        None => Err(Error::Database(
+            "internal: the overlay without a log".into(),
+        )),
+    };
+    if logged.is_ok() {
+        overlay.commit(pending);
+    }
+    Attempt::Done(logged)
 }
 
 /// Counts a group's commit, starts the flush clock if it left something
