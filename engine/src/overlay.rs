@@ -57,12 +57,15 @@ pub(crate) type Change = Option<Box<[u8]>>;
 #[derive(Clone)]
 pub(crate) struct Layer {
     tables: Vec<BTreeMap<Box<[u8]>, Change>>,
+    /// Roughly the memory its changes take (keys, values, map entries).
+    bytes: usize,
 }
 
 impl Default for Layer {
     fn default() -> Self {
         Layer {
             tables: (0..=META_TABLE).map(|_| BTreeMap::new()).collect(),
+            bytes: 0,
         }
     }
 }
@@ -70,6 +73,9 @@ impl Default for Layer {
 impl Layer {
     /// Records a change (replacing an earlier one of the same key).
     pub(crate) fn put(&mut self, table: TableId, key: &[u8], value: Option<&[u8]>) {
+        // A replaced change is still counted: an upper bound, reset when
+        // the layer is frozen.
+        self.bytes += key.len() + value.map_or(0, <[u8]>::len) + ENTRY_OVERHEAD;
         self.tables[table].insert(key.into(), value.map(Into::into));
     }
 
@@ -93,6 +99,7 @@ impl Layer {
 
     /// Moves `newer`'s changes into this layer; they win.
     fn absorb(&mut self, newer: Layer) {
+        self.bytes += newer.bytes;
         for (mine, theirs) in self.tables.iter_mut().zip(newer.tables) {
             if mine.is_empty() {
                 *mine = theirs;
@@ -156,6 +163,10 @@ impl Layers {
     }
 }
 
+/// What a map entry and its two boxes cost beyond the bytes they hold,
+/// roughly (allocator headers, the map's node share).
+const ENTRY_OVERHEAD: usize = 64;
+
 /// A redb snapshot and the layers over it, oldest first: what a reader saw
 /// at one moment, kept.
 pub(crate) struct Pinned {
@@ -196,6 +207,12 @@ impl Overlay {
         if !changes.is_empty() {
             Arc::make_mut(&mut self.write().active).absorb(changes);
         }
+    }
+
+    /// Roughly the memory the active layer takes: a checkpoint is due once
+    /// it reaches `checkpoint_bytes`, like the log.
+    pub(crate) fn active_bytes(&self) -> usize {
+        self.read().active.bytes
     }
 
     /// Checkpoint step 1: the active layer becomes the frozen one. `None`

@@ -65,6 +65,11 @@ impl Journal {
         self.poisoned.store(true, Ordering::Release);
     }
 
+    /// The log size at which a checkpoint is due.
+    pub(crate) fn checkpoint_bytes(&self) -> u64 {
+        self.checkpoint_bytes
+    }
+
     /// The LSN of the last record written.
     pub(crate) fn last_lsn(&self) -> u64 {
         self.log.last_lsn()

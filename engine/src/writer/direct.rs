@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use super::{Counters, Gate, Job, Jobs, Message, Target, answer, apply_group, finish_group};
 use crate::config::Durability;
 use crate::error::Error;
-use crate::log::Journal;
 
 /// Requests staged for the next leader, and what it needs to commit them.
 pub(super) struct Direct {
@@ -88,7 +87,15 @@ impl Direct {
         // Wake the writer thread so its flush and checkpoint deadlines
         // include this commit.
         let started_clock = !was_unflushed && state.unflushed_since.is_some();
-        let log_wants = state.journal.as_mut().is_some_and(Journal::wants_attention);
+        let log_wants = state.journal.as_mut().is_some_and(|journal| {
+            let limit = journal.checkpoint_bytes();
+            journal.wants_attention()
+                || self
+                    .target
+                    .overlay
+                    .as_deref()
+                    .is_some_and(|overlay| super::layered::overlay_full(overlay, limit))
+        });
         if started_clock || log_wants {
             let _ = self.writer.send(Message::Nudge);
         }

@@ -20,7 +20,8 @@ impl WriterLoop {
         let Some(journal) = state.journal.as_mut() else {
             return;
         };
-        if !journal.checkpoint_due(force) {
+        let memory_full = overlay_full(overlay, journal.checkpoint_bytes());
+        if !journal.checkpoint_due(force || memory_full) {
             return;
         }
         let lsn = journal.last_lsn();
@@ -63,6 +64,12 @@ impl WriterLoop {
             }
         }
     }
+}
+
+/// Whether the overlay's active layer holds `limit` bytes or more: its
+/// memory is bounded like the log's size.
+pub(super) fn overlay_full(overlay: &Overlay, limit: u64) -> bool {
+    u64::try_from(overlay.active_bytes()).unwrap_or(u64::MAX) >= limit
 }
 
 /// Writes `frozen` and the LSN it covers in one durable commit; returns a
