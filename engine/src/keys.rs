@@ -31,13 +31,26 @@
 use std::ops::Bound;
 
 /// Builds one key. Start with [`Key::account`], then add components.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Key(Vec<u8>);
+
+impl Clone for Key {
+    /// Keeps room for the components a clone is usually extended with
+    /// (a derived clone has none: each component would reallocate).
+    fn clone(&self) -> Key {
+        let mut buf = Vec::with_capacity(self.0.len() + KEY_ROOM);
+        buf.extend_from_slice(&self.0);
+        Key(buf)
+    }
+}
+
+/// Room a new or cloned key keeps for the components added to it.
+const KEY_ROOM: usize = 44;
 
 impl Key {
     /// A key (or prefix) holding only the account.
     pub(crate) fn account(device_id: i32) -> Key {
-        let mut buf = Vec::with_capacity(48);
+        let mut buf = Vec::with_capacity(ACCOUNT_LEN + KEY_ROOM);
         buf.extend_from_slice(&account_bytes(device_id));
         Key(buf)
     }
@@ -69,7 +82,8 @@ impl Key {
     }
 
     /// `a, part(chat), part(sender), last(id)`.
-    pub(crate) fn message(self, chat: &str, sender: &str, id: &str) -> Key {
+    pub(crate) fn message(mut self, chat: &str, sender: &str, id: &str) -> Key {
+        self.0.reserve(8 + chat.len() + sender.len() + id.len());
         self.part(chat).part(sender).last(id)
     }
 

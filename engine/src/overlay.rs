@@ -100,9 +100,13 @@ impl Layer {
     /// Moves `newer`'s changes into this layer; they win.
     fn absorb(&mut self, newer: Layer) {
         self.bytes += newer.bytes;
-        for (mine, theirs) in self.tables.iter_mut().zip(newer.tables) {
+        for (mine, mut theirs) in self.tables.iter_mut().zip(newer.tables) {
             if mine.is_empty() {
                 *mine = theirs;
+            } else if theirs.len().saturating_mul(BULK_MERGE_RATIO) >= mine.len() {
+                // Rebuilds the map from both, sorted: O(n + m), cheaper per
+                // change than inserting a large group one by one.
+                mine.append(&mut theirs);
             } else {
                 mine.extend(theirs);
             }
@@ -162,6 +166,10 @@ impl Layers {
         std::iter::once(&*self.active).chain(self.frozen.as_deref())
     }
 }
+
+/// A group at least 1/8 the size of the layer it joins is merged by
+/// rebuilding the map (`absorb`).
+const BULK_MERGE_RATIO: usize = 8;
 
 /// What a map entry and its two boxes cost beyond the bytes they hold,
 /// roughly (allocator headers, the map's node share).

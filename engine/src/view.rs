@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Bound;
 
 use redb::{AccessGuard, ReadOnlyTable, ReadTransaction};
@@ -147,21 +147,67 @@ impl<'a> Layered<'a> {
 
     /// The newest change of every key within `bounds`, in key order.
     fn range(&self, bounds: Bounds<'_>) -> VecDeque<LayeredRow<'a>> {
-        let mut merged: BTreeMap<Cow<'a, [u8]>, Option<Val<'a>>> = BTreeMap::new();
-        // Oldest first, so newer layers overwrite.
-        let layers: Vec<&'a Layer> = self.layers.newest_first().collect();
-        for layer in layers.into_iter().rev() {
-            for (key, change) in layer.range(self.table, bounds) {
-                merged.insert(Cow::Borrowed(&**key), change.as_deref().map(Val::Layered));
-            }
-        }
+        // Each source is sorted; newest first.
+        let mut sources: Vec<Vec<LayeredRow<'a>>> = Vec::with_capacity(3);
         if let Some(pending) = self.pending {
-            for (key, change) in pending.borrow().range(self.table, bounds) {
-                let change = change.as_deref().map(|v| Val::Copied(v.into()));
-                merged.insert(Cow::Owned(key.to_vec()), change);
+            let copied = pending
+                .borrow()
+                .range(self.table, bounds)
+                .map(|(key, change)| {
+                    let change = change.as_deref().map(|v| Val::Copied(v.into()));
+                    (Cow::Owned(key.to_vec()), change)
+                })
+                .collect();
+            sources.push(copied);
+        }
+        for layer in self.layers.newest_first() {
+            let borrowed = layer
+                .range(self.table, bounds)
+                .map(|(key, change)| (Cow::Borrowed(&**key), change.as_deref().map(Val::Layered)))
+                .collect();
+            sources.push(borrowed);
+        }
+        sources.retain(|source| !source.is_empty());
+        if sources.len() <= 1 {
+            return sources.pop().unwrap_or_default().into();
+        }
+        merge_newest(sources)
+    }
+}
+
+/// Merges sorted sources (newest first) into one sorted run in which each
+/// key appears once, with the newest source's change.
+fn merge_newest(sources: Vec<Vec<LayeredRow<'_>>>) -> VecDeque<LayeredRow<'_>> {
+    let mut merged = VecDeque::with_capacity(sources.iter().map(Vec::len).sum());
+    let mut rest: Vec<_> = sources.into_iter().map(Vec::into_iter).collect();
+    let mut heads: Vec<Option<LayeredRow<'_>>> = rest.iter_mut().map(Iterator::next).collect();
+    loop {
+        // The smallest key at any head; on a tie the newest source (first).
+        let mut smallest: Option<usize> = None;
+        for (i, head) in heads.iter().enumerate() {
+            let Some((key, _)) = head else { continue };
+            let beats = match smallest.and_then(|s| heads[s].as_ref()) {
+                Some((best, _)) => key < best,
+                None => true,
+            };
+            if beats {
+                smallest = Some(i);
             }
         }
-        merged.into_iter().collect()
+        let Some(s) = smallest else {
+            return merged;
+        };
+        let Some((key, change)) = heads[s].take() else {
+            return merged;
+        };
+        heads[s] = rest[s].next();
+        // Older sources' changes of the same key are superseded.
+        for (head, source) in heads.iter_mut().zip(rest.iter_mut()) {
+            if head.as_ref().is_some_and(|(k, _)| *k == key) {
+                *head = source.next();
+            }
+        }
+        merged.push_back((key, change));
     }
 }
 
@@ -330,6 +376,7 @@ mod tests {
         let mut own = Layer::default();
         own.put(id, b"a", None);
         own.put(id, b"h", Some(b"pending"));
+        own.put(id, b"d", Some(b"pending"));
         let pending = RefCell::new(own);
 
         let read = View::Layered(&layers).open_table(SESSIONS).unwrap();

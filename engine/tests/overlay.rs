@@ -37,7 +37,10 @@ async fn writes_survive_background_checkpoints_backups_and_a_reopen() {
                     let read = store.get_session(&address).await.unwrap();
                     assert_eq!(read.as_deref(), Some(&value(w, i)[..]), "{address} at {i}");
                     if i % 7 == 0 {
-                        store.delete_session(&format!("{w}-gone@lid")).await.unwrap();
+                        store
+                            .delete_session(&format!("{w}-gone@lid"))
+                            .await
+                            .unwrap();
                     } else {
                         store
                             .put_session(&format!("{w}-gone@lid"), b"x")
@@ -51,7 +54,10 @@ async fn writes_survive_background_checkpoints_backups_and_a_reopen() {
     // A backup while the writers and checkpoints run.
     tokio::time::sleep(Duration::from_millis(20)).await;
     let marker = "backup-marker@lid";
-    store.put_session(marker, b"before the backup").await.unwrap();
+    store
+        .put_session(marker, b"before the backup")
+        .await
+        .unwrap();
     let backup = dir.path().join("backup.redb");
     store.backup(&backup).await.unwrap();
     for task in tasks {
