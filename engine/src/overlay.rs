@@ -21,11 +21,17 @@
 //! 2. A change is in a layer only after its log record is written (the
 //!    writer merges after `Journal::record`), so a reader never sees a
 //!    write the log lacks.
-//! 3. Newer layers win: pending (a transaction's own) over active over
-//!    frozen over the base.
+//! 3. Newer layers win: pending (a transaction's own) over unsynced over
+//!    active over frozen over the base.
+//! 4. In `Immediate` mode a group's changes join `active` only after its
+//!    record is synced (the sync thread publishes them, in commit order):
+//!    readers never see a write a crash can take back, while the writer's
+//!    next groups read it from the unsynced layers. A checkpoint writes
+//!    only `active`, so it never makes durable what the log does not yet
+//!    hold durably.
 
-use std::collections::BTreeMap;
 use std::collections::btree_map;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -158,13 +164,41 @@ pub(crate) struct Layers {
     /// Where commits go. Shared only with a pinned copy (`pin`): the next
     /// commit then copies it.
     pub(crate) active: Arc<Layer>,
+    /// The LSN of the last record whose changes are in `active` (or in
+    /// `frozen`, or the base): what a checkpoint of them covers.
+    pub(crate) active_lsn: u64,
+    /// `Immediate` mode: groups whose records are written but not yet
+    /// synced, oldest first, with their LSN (`None`: no record). Only the
+    /// writer's transactions read them; the sync thread publishes them
+    /// into `active` in order (invariant 4).
+    pub(crate) unsynced: VecDeque<(Option<u64>, Layer)>,
 }
 
 impl Layers {
-    /// The layers to read, newest first.
+    /// The layers readers read, newest first.
     pub(crate) fn newest_first(&self) -> impl Iterator<Item = &Layer> {
         std::iter::once(&*self.active).chain(self.frozen.as_deref())
     }
+
+    /// The layers a write transaction reads, newest first: the unsynced
+    /// groups too (a group reads the groups applied before it).
+    pub(crate) fn writer_newest_first(&self) -> impl Iterator<Item = &Layer> {
+        self.unsynced
+            .iter()
+            .rev()
+            .map(|(_, layer)| layer)
+            .chain(self.newest_first())
+    }
+}
+
+/// What `Overlay::freeze` found.
+pub(crate) enum Freeze {
+    /// The active layer, now frozen, and the LSN it covers.
+    Frozen(Arc<Layer>, u64),
+    /// Nothing in memory that redb lacks, up to this LSN.
+    Empty(u64),
+    /// A frozen layer is still being written (or its write failed).
+    Busy,
 }
 
 /// A group at least 1/8 the size of the layer it joins is merged by
@@ -174,6 +208,17 @@ const BULK_MERGE_RATIO: usize = 8;
 /// What a map entry and its two boxes cost beyond the bytes they hold,
 /// roughly (allocator headers, the map's node share).
 const ENTRY_OVERHEAD: usize = 64;
+
+impl Layers {
+    fn absorb(&mut self, changes: Layer, lsn: Option<u64>) {
+        if !changes.is_empty() {
+            Arc::make_mut(&mut self.active).absorb(changes);
+        }
+        if let Some(lsn) = lsn {
+            self.active_lsn = lsn;
+        }
+    }
+}
 
 /// A redb snapshot and the layers over it, oldest first: what a reader saw
 /// at one moment, kept.
@@ -189,12 +234,15 @@ pub(crate) struct Overlay {
 }
 
 impl Overlay {
-    pub(crate) fn new(base: ReadTransaction) -> Overlay {
+    /// An overlay over `base`, whose checkpoint covers `lsn`.
+    pub(crate) fn new(base: ReadTransaction, lsn: u64) -> Overlay {
         Overlay {
             layers: RwLock::new(Layers {
                 base: Arc::new(base),
                 frozen: None,
                 active: Arc::default(),
+                active_lsn: lsn,
+                unsynced: VecDeque::new(),
             }),
         }
     }
@@ -210,10 +258,30 @@ impl Overlay {
         self.layers.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Makes a group's changes visible (after its log record is written).
-    pub(crate) fn commit(&self, changes: Layer) {
-        if !changes.is_empty() {
-            Arc::make_mut(&mut self.write().active).absorb(changes);
+    /// Makes a group's changes visible (after its log record `lsn` is
+    /// written; `None`: it wrote none).
+    pub(crate) fn commit(&self, changes: Layer, lsn: Option<u64>) {
+        if changes.is_empty() && lsn.is_none() {
+            return;
+        }
+        self.write().absorb(changes, lsn);
+    }
+
+    /// `Immediate` mode: keeps a group's changes for the writer's next
+    /// groups until its record is synced (`publish`).
+    pub(crate) fn stage(&self, changes: Layer, lsn: Option<u64>) {
+        self.write().unsynced.push_back((lsn, changes));
+    }
+
+    /// `Immediate` mode: the oldest `groups` staged groups are synced:
+    /// readers see them now.
+    pub(crate) fn publish(&self, groups: usize) {
+        let mut layers = self.write();
+        for _ in 0..groups {
+            match layers.unsynced.pop_front() {
+                Some((lsn, changes)) => layers.absorb(changes, lsn),
+                None => break,
+            }
         }
     }
 
@@ -223,17 +291,18 @@ impl Overlay {
         self.read().active.bytes
     }
 
-    /// Checkpoint step 1: the active layer becomes the frozen one. `None`
-    /// if there is nothing to write, or a frozen layer is still there (a
-    /// failed checkpoint: it stays until the store is reopened).
-    pub(crate) fn freeze(&self) -> Option<Arc<Layer>> {
+    /// Checkpoint step 1: the active layer becomes the frozen one.
+    pub(crate) fn freeze(&self) -> Freeze {
         let mut layers = self.write();
-        if layers.frozen.is_some() || layers.active.is_empty() {
-            return None;
+        if layers.frozen.is_some() {
+            return Freeze::Busy;
+        }
+        if layers.active.is_empty() {
+            return Freeze::Empty(layers.active_lsn);
         }
         let frozen = std::mem::take(&mut layers.active);
         layers.frozen = Some(frozen.clone());
-        Some(frozen)
+        Freeze::Frozen(frozen, layers.active_lsn)
     }
 
     /// Everything a reader sees now, kept for a long read (a backup) without

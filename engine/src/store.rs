@@ -43,11 +43,9 @@ pub struct RedbStore {
     device_id: i32,
 }
 
-/// Where one read reads: a snapshot shared with other readers, one opened
-/// for this read (no allocation on the read path of the modes without one
-/// to share), or the overlay's layers over their snapshot.
+/// Where one read reads: a snapshot opened for this read, or the overlay's
+/// layers over their snapshot (the log modes).
 enum Snapshot<'a> {
-    Published(Arc<ReadTransaction>),
     Fresh(ReadTransaction),
     Layered(RwLockReadGuard<'a, Layers>),
 }
@@ -55,7 +53,6 @@ enum Snapshot<'a> {
 impl Snapshot<'_> {
     fn view(&self) -> View<'_> {
         match self {
-            Snapshot::Published(snapshot) => View::Plain(snapshot),
             Snapshot::Fresh(snapshot) => View::Plain(snapshot),
             Snapshot::Layered(layers) => View::Layered(layers),
         }
@@ -330,17 +327,12 @@ impl RedbStore {
         Key::account(self.device_id)
     }
 
-    /// Where readers read: in `Immediate` mode the writer publishes the
-    /// newest snapshot whose log records are synced (`crate::writer`); in
-    /// `ProcessCrashSafe` mode the overlay's layers over their snapshot
-    /// (`crate::overlay`); otherwise the newest commit.
+    /// Where readers read: in the log modes the overlay's layers over their
+    /// snapshot (`crate::overlay`; in `Immediate` mode only changes whose
+    /// records are synced); otherwise the newest commit.
     fn snapshot(&self) -> Result<Snapshot<'_>> {
-        let writer = &self.shared.writer;
-        if let Some(overlay) = writer.overlay() {
-            return Ok(Snapshot::Layered(overlay.read()));
-        }
-        match writer.published() {
-            Some(snapshot) => Ok(Snapshot::Published(snapshot)),
+        match self.shared.writer.overlay() {
+            Some(overlay) => Ok(Snapshot::Layered(overlay.read())),
             None => Ok(Snapshot::Fresh(self.shared.db.begin_read()?)),
         }
     }
@@ -350,12 +342,8 @@ impl RedbStore {
         if let Some(overlay) = self.shared.writer.overlay() {
             return Ok(overlay.pin());
         }
-        let base = match self.shared.writer.published() {
-            Some(snapshot) => snapshot,
-            None => Arc::new(self.shared.db.begin_read()?),
-        };
         Ok(Pinned {
-            base,
+            base: Arc::new(self.shared.db.begin_read()?),
             layers: Vec::new(),
         })
     }

@@ -89,7 +89,7 @@ impl<'a> Tx<'a> {
                     .map(|v| v.map(<[u8]>::to_vec))
                     .or_else(|| {
                         layers
-                            .newest_first()
+                            .writer_newest_first()
                             .find_map(|l| l.get(META_TABLE, key.as_bytes()))
                             .map(|v| v.map(<[u8]>::to_vec))
                     });

@@ -132,6 +132,24 @@ struct Layered<'a> {
 pub(crate) type LayeredRow<'a> = (Cow<'a, [u8]>, Option<Val<'a>>);
 
 impl<'a> Layered<'a> {
+    /// The overlay's layers this reader reads: a write transaction's (it
+    /// has `pending`) include the unsynced groups.
+    fn newest_first(&self) -> impl Iterator<Item = &'a Layer> + use<'a> {
+        let unsynced = if self.pending.is_some() {
+            usize::MAX
+        } else {
+            0
+        };
+        let layers: &'a Layers = self.layers;
+        layers
+            .unsynced
+            .iter()
+            .rev()
+            .take(unsynced)
+            .map(|(_, layer)| layer)
+            .chain(layers.newest_first())
+    }
+
     /// The newest change of `key`, if a layer has one.
     fn get(&self, key: &[u8]) -> Option<Option<Val<'a>>> {
         if let Some(pending) = self.pending
@@ -139,8 +157,7 @@ impl<'a> Layered<'a> {
         {
             return Some(change.map(|v| Val::Copied(v.into())));
         }
-        self.layers
-            .newest_first()
+        self.newest_first()
             .find_map(|layer| layer.get(self.table, key))
             .map(|change| change.map(Val::Layered))
     }
@@ -160,7 +177,7 @@ impl<'a> Layered<'a> {
                 .collect();
             sources.push(copied);
         }
-        for layer in self.layers.newest_first() {
+        for layer in self.newest_first() {
             let borrowed = layer
                 .range(self.table, bounds)
                 .map(|(key, change)| (Cow::Borrowed(&**key), change.as_deref().map(Val::Layered)))
@@ -372,6 +389,8 @@ mod tests {
             base: Arc::new(db.begin_read().unwrap()),
             frozen: Some(Arc::new(frozen)),
             active: Arc::new(active),
+            active_lsn: 0,
+            unsynced: Default::default(),
         };
         let mut own = Layer::default();
         own.put(id, b"a", None);

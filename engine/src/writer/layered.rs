@@ -9,12 +9,17 @@ use redb::{Database, ReadTransaction, ReadableDatabase};
 
 use super::WriterLoop;
 use crate::error::Result;
-use crate::overlay::{Layer, Overlay};
+use crate::overlay::{Freeze, Layer, Overlay};
 use crate::tables::{META, META_LOG_LSN};
 
 impl WriterLoop {
     /// Checkpoints if one is due (or, with `force`, if any record awaits one).
     pub(super) fn checkpoint_overlay(&mut self, overlay: &Overlay, force: bool) {
+        // `Immediate` mode: publish every group handed to the sync thread
+        // first, so the checkpoint can cover the whole log.
+        if let Some(sync) = &self.sync {
+            sync.wait_idle();
+        }
         let gate = self.gate.clone();
         let mut state = gate.lock();
         let Some(journal) = state.journal.as_mut() else {
@@ -24,16 +29,21 @@ impl WriterLoop {
         if !journal.checkpoint_due(force || memory_full) {
             return;
         }
-        let lsn = journal.last_lsn();
-        let Some(frozen) = overlay.freeze() else {
-            // Under the gate with nothing in memory: redb holds every
-            // record's changes, so a plain checkpoint covers the log.
-            match journal.checkpoint(&self.target.db) {
-                Ok(true) => self.count(&self.counters.checkpoints, 1),
-                Ok(false) => {}
-                Err(e) => log::error!("redb-storage: a checkpoint failed: {e}"),
+        let (frozen, lsn) = match overlay.freeze() {
+            Freeze::Frozen(frozen, lsn) => (frozen, lsn),
+            Freeze::Busy => return,
+            // Nothing in memory that redb lacks: if no record is staged
+            // behind that, a plain checkpoint covers the log.
+            Freeze::Empty(lsn) => {
+                if lsn == journal.last_lsn() {
+                    match journal.checkpoint(&self.target.db) {
+                        Ok(true) => self.count(&self.counters.checkpoints, 1),
+                        Ok(false) => {}
+                        Err(e) => log::error!("redb-storage: a checkpoint failed: {e}"),
+                    }
+                }
+                return;
             }
-            return;
         };
         let frozen_at = Instant::now();
         // Writers go on meanwhile, unless the log has outgrown its bound:

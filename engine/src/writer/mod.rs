@@ -49,7 +49,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
-use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{Database, ReadableDatabase, WriteTransaction};
 
 use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
@@ -63,7 +63,7 @@ mod layered;
 mod sync;
 
 use direct::Direct;
-use sync::{Pending, Published, SyncThread};
+use sync::{Pending, SyncThread};
 
 /// One write request, type-erased so requests of any output type share a queue.
 trait Job: Send {
@@ -186,10 +186,8 @@ pub(crate) struct Writer {
     /// Set in the Relaxed and ProcessCrashSafe modes: the direct path
     /// (invariant 6).
     direct: Option<Arc<Direct>>,
-    /// Set in `Immediate` mode with a log: what readers read ([`sync`]).
-    published: Option<Arc<Published>>,
-    /// Set in `ProcessCrashSafe` mode: what readers read, and where
-    /// commits go (`crate::overlay`).
+    /// Set in the log modes: what readers read, and where commits go
+    /// (`crate::overlay`).
     overlay: Option<Arc<Overlay>>,
 }
 
@@ -205,25 +203,27 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let loop_counters = counters.clone();
-        let (sync, published) = match &journal {
-            Some(journal) if durability == Durability::Immediate => {
-                let published = Arc::new(Published::new(db.begin_read()?));
-                let (log, poisoned) = journal.sync_side();
-                let sync = SyncThread::spawn(log, poisoned, published.clone(), counters.clone())?;
-                (Some(sync), Some(published))
-            }
-            _ => (None, None),
+        // The log modes commit into the overlay (`crate::overlay`).
+        let overlay = match &journal {
+            Some(journal) => Some(Arc::new(Overlay::new(db.begin_read()?, journal.last_lsn()))),
+            None => None,
         };
-        // Process-crash-safe mode commits into the overlay (`crate::overlay`).
-        let overlay = match (&journal, durability) {
-            (Some(_), Durability::ProcessCrashSafe { .. }) => {
-                Some(Arc::new(Overlay::new(db.begin_read()?)))
+        let sync = match (&journal, &overlay) {
+            (Some(journal), Some(overlay)) if durability == Durability::Immediate => {
+                let (log, poisoned) = journal.sync_side();
+                Some(SyncThread::spawn(
+                    log,
+                    poisoned,
+                    overlay.clone(),
+                    counters.clone(),
+                )?)
             }
             _ => None,
         };
         let target = Target {
             db: db.clone(),
             overlay: overlay.clone(),
+            publish_after_sync: sync.is_some(),
         };
         let gate = Arc::new(Gate {
             state: Mutex::new(GateState {
@@ -265,19 +265,11 @@ impl Writer {
             thread: Some(thread),
             counters,
             direct,
-            published,
             overlay,
         })
     }
 
-    /// The snapshot readers must use instead of a fresh one, in `Immediate`
-    /// mode with a log (see [`sync`]); `None` in the other modes.
-    pub(crate) fn published(&self) -> Option<Arc<ReadTransaction>> {
-        self.published.as_ref().map(|p| p.get())
-    }
-
-    /// The overlay readers read in `ProcessCrashSafe` mode; `None` in the
-    /// other modes.
+    /// The overlay readers read in the log modes; `None` in the others.
     pub(crate) fn overlay(&self) -> Option<&Overlay> {
         self.overlay.as_deref()
     }
@@ -564,7 +556,6 @@ impl WriterLoop {
             let pending = Pending {
                 jobs,
                 logged: *logged,
-                snapshot: self.target.db.begin_read().map_err(Error::from),
             };
             // Peek: a request queued behind this group means more
             // groups follow, so the sync thread takes this one.
@@ -648,6 +639,9 @@ fn log_and_commit(
 pub(super) struct Target {
     db: Arc<Database>,
     overlay: Option<Arc<Overlay>>,
+    /// `Immediate` mode: a group's changes become visible once the sync
+    /// thread has synced its record (overlay invariant 4).
+    publish_after_sync: bool,
 }
 
 /// How one attempt at a group ended.
@@ -672,7 +666,7 @@ fn apply_group(
 ) -> Option<(Jobs, Result<bool>)> {
     loop {
         let attempt = match &target.overlay {
-            Some(overlay) => apply_to_overlay(overlay, state, &mut jobs),
+            Some(overlay) => apply_to_overlay(overlay, target.publish_after_sync, state, &mut jobs),
             None => apply_to_redb(&target.db, state, durability, &mut jobs),
         };
         match attempt {
@@ -719,8 +713,14 @@ fn apply_to_redb(
 }
 
 /// One attempt over the overlay: the changes become visible once their log
-/// record is written (overlay invariant 2).
-fn apply_to_overlay(overlay: &Overlay, state: &mut GateState, jobs: &mut Jobs) -> Attempt {
+/// record is written, or with `after_sync` staged until it is synced
+/// (overlay invariants 2 and 4).
+fn apply_to_overlay(
+    overlay: &Overlay,
+    after_sync: bool,
+    state: &mut GateState,
+    jobs: &mut Jobs,
+) -> Attempt {
     let layers = overlay.read();
     let tx = Tx::over(&layers);
     if let Some((index, error)) = apply_all(&tx, jobs) {
@@ -729,14 +729,19 @@ fn apply_to_overlay(overlay: &Overlay, state: &mut GateState, jobs: &mut Jobs) -
     let mut changes = tx.take_changes();
     let pending = tx.into_pending();
     drop(layers);
-    let logged = match state.journal.as_mut() {
-        Some(journal) => journal.record(&mut changes),
-        None => Err(Error::Database(
+    let Some(journal) = state.journal.as_mut() else {
+        return Attempt::Done(Err(Error::Database(
             "internal: the overlay without a log".into(),
-        )),
+        )));
     };
-    if logged.is_ok() {
-        overlay.commit(pending);
+    let logged = journal.record(&mut changes);
+    if let Ok(logged) = logged {
+        let lsn = logged.then(|| journal.last_lsn());
+        if after_sync {
+            overlay.stage(pending, lsn);
+        } else {
+            overlay.commit(pending, lsn);
+        }
     }
     Attempt::Done(logged)
 }

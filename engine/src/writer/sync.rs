@@ -2,28 +2,27 @@
 //! while the writer thread applies and commits the next groups.
 //!
 //! The writer thread, for each group, appends its record (not synced),
-//! commits the redb transaction non-durably, opens a read snapshot of that
-//! commit and hands the group here. This thread takes every group handed
-//! over so far, syncs the log once for all of them, then *publishes* the
-//! newest group's snapshot and answers the callers. A group that finds no
+//! stages its changes in the overlay (`crate::overlay`: only the writer's
+//! next groups read them) and hands the group here. This thread takes
+//! every group handed over so far, syncs the log once for all of them, then
+//! *publishes* their changes (readers see them) and answers the callers. A group that finds no
 //! request queued behind it and this thread idle is settled the same way
 //! on the writer thread instead: a lone writer's acknowledgement then
 //! costs no extra thread hop.
 //!
 //! Invariants:
-//! 1. Readers read the published snapshot (`RedbStore::read`), never
-//!    redb's newest commit: a reader never sees a write whose record is not
-//!    yet synced (a crash could still take it back).
-//! 2. A caller is answered only after its record is synced and a snapshot
-//!    holding its write is published, so it reads its own writes.
+//! 1. Readers read only published changes (`RedbStore::read`): a reader
+//!    never sees a write whose record is not yet synced (a crash could
+//!    still take it back).
+//! 2. A caller is answered only after its record is synced and its changes
+//!    are published, so it reads its own writes.
 //! 3. Groups are answered in commit order; a group with no record (it
 //!    changed nothing) still waits for the syncs of the groups before it,
 //!    whose state it may have read.
 //! 4. After a failed sync every later group fails too (the journal's
 //!    poison flag, set here, also stops new records): the OS may have
 //!    dropped the unsynced pages, so nothing after the last good sync is
-//!    known to be on disk. The published snapshot stays at the last good
-//!    sync.
+//!    known to be on disk. What is published stays at the last good sync.
 //! 5. Before a sync, if the writer thread is not idle, the sync thread
 //!    waits (at most `WAIT_FOR_BUSY_WRITER`) for the group it is applying
 //!    or about to apply, one group at most, so that group joins this sync
@@ -39,37 +38,17 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use redb::ReadTransaction;
-
 use super::{Counters, Jobs, answer};
 use crate::error::{Error, Result};
 use crate::log::LogSyncer;
+use crate::overlay::Overlay;
 
-/// The snapshot readers use in `Immediate` mode (invariant 1).
-pub(crate) struct Published(Mutex<Arc<ReadTransaction>>);
-
-impl Published {
-    pub(crate) fn new(snapshot: ReadTransaction) -> Published {
-        Published(Mutex::new(Arc::new(snapshot)))
-    }
-
-    /// The newest published snapshot.
-    pub(crate) fn get(&self) -> Arc<ReadTransaction> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn set(&self, snapshot: Arc<ReadTransaction>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = snapshot;
-    }
-}
-
-/// A committed group waiting for its sync.
+/// A committed group waiting for its sync (its changes are staged in the
+/// overlay, in the same order).
 pub(super) struct Pending {
     pub(super) jobs: Jobs,
     /// Whether the group wrote a log record.
     pub(super) logged: bool,
-    /// A read snapshot of the group's commit (or why none could be opened).
-    pub(super) snapshot: Result<ReadTransaction>,
 }
 
 /// The writer thread's handle on the sync thread.
@@ -115,7 +94,7 @@ impl SyncThread {
     pub(super) fn spawn(
         log: LogSyncer,
         poisoned: Arc<AtomicBool>,
-        published: Arc<Published>,
+        overlay: Arc<Overlay>,
         counters: Arc<Counters>,
     ) -> Result<SyncThread> {
         let (tx, rx) = mpsc::channel();
@@ -123,7 +102,7 @@ impl SyncThread {
         let settler = Arc::new(Settler {
             log,
             poisoned,
-            published,
+            overlay,
             counters,
         });
         let sync_loop = SyncLoop {
@@ -168,9 +147,7 @@ impl SyncThread {
     }
 
     /// Waits until every group handed over is settled: a checkpoint then
-    /// makes durable only what the log already holds durably, and the
-    /// snapshots the sync thread held are gone (so redb frees the same pages
-    /// from run to run: the fault sweep counts each write).
+    /// finds every group published (and the log can restart after it).
     pub(super) fn wait_idle(&self) {
         let mut state = self.progress.lock();
         while state.settled < self.handed && self.thread.is_some() {
@@ -227,7 +204,7 @@ struct SyncLoop {
 struct Settler {
     log: LogSyncer,
     poisoned: Arc<AtomicBool>,
-    published: Arc<Published>,
+    overlay: Arc<Overlay>,
     counters: Arc<Counters>,
 }
 
@@ -261,7 +238,7 @@ impl SyncLoop {
 
 impl Settler {
     /// Syncs once for `batch` (invariant 4 on failure), publishes its
-    /// newest snapshot and answers its callers in order.
+    /// changes and answers its callers in order.
     fn settle(&self, batch: Vec<Pending>) {
         let synced = if self.poisoned.load(Ordering::Acquire) {
             Err(Error::Poisoned)
@@ -275,24 +252,11 @@ impl Settler {
         } else {
             Ok(())
         };
-        let mut newest = None;
-        let mut answers = Vec::with_capacity(batch.len());
+        if synced.is_ok() {
+            self.overlay.publish(batch.len());
+        }
         for pending in batch {
-            let outcome = match (&synced, pending.snapshot) {
-                (Err(e), _) => Err(e.clone()),
-                (Ok(()), Err(e)) => Err(e),
-                (Ok(()), Ok(snapshot)) => {
-                    newest = Some(snapshot);
-                    Ok(())
-                }
-            };
-            answers.push((pending.jobs, outcome));
-        }
-        if let Some(snapshot) = newest {
-            self.published.set(Arc::new(snapshot));
-        }
-        for (jobs, outcome) in answers {
-            answer(jobs, outcome, &self.counters);
+            answer(pending.jobs, synced.clone(), &self.counters);
         }
     }
 }
