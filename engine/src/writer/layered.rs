@@ -7,13 +7,22 @@ use std::time::Instant;
 
 use redb::{Database, ReadTransaction, ReadableDatabase};
 
-use super::WriterLoop;
+use std::sync::Arc;
+
+use super::{GateState, WriterLoop};
 use crate::error::Result;
 use crate::overlay::{Freeze, Layer, Overlay};
 use crate::tables::{META, META_LOG_LSN};
 
+/// A frozen layer, the LSN it covers, and when it was frozen.
+type Frozen = (Arc<Layer>, u64, Instant);
+
 impl WriterLoop {
-    /// Checkpoints if one is due (or, with `force`, if any record awaits one).
+    /// Checkpoints if one is due (or, with `force`, if any record awaits
+    /// one): first the active layer with writers going on; then, if the log
+    /// has outgrown its bound (or with `force`), what came meanwhile, with
+    /// writers waiting, so the checkpoint covers the whole log and the log
+    /// restarts (a short wait: only what arrived during the first write).
     pub(super) fn checkpoint_overlay(&mut self, overlay: &Overlay, force: bool) {
         // `Immediate` mode: publish every group handed to the sync thread
         // first, so the checkpoint can cover the whole log.
@@ -29,11 +38,33 @@ impl WriterLoop {
         if !journal.checkpoint_due(force || memory_full) {
             return;
         }
-        let (frozen, lsn) = match overlay.freeze() {
-            Freeze::Frozen(frozen, lsn) => (frozen, lsn),
-            Freeze::Busy => return,
-            // Nothing in memory that redb lacks: if no record is staged
-            // behind that, a plain checkpoint covers the log.
+        let Some(frozen) = self.freeze(overlay, &mut state) else {
+            return;
+        };
+        drop(state);
+        let written = write_frozen(&self.target.db, &frozen.0, frozen.1);
+        let mut state = gate.lock();
+        if !self.settle(overlay, &mut state, frozen, written) {
+            return;
+        }
+        let behind = state
+            .journal
+            .as_ref()
+            .is_some_and(|journal| journal.overdue() || (force && journal.checkpoint_due(true)));
+        if behind && let Some(frozen) = self.freeze(overlay, &mut state) {
+            let written = write_frozen(&self.target.db, &frozen.0, frozen.1);
+            self.settle(overlay, &mut state, frozen, written);
+        }
+    }
+
+    /// Checkpoint step 1 (under the gate). `None` if there is nothing to
+    /// write: then, if no record is staged behind what redb holds, a plain
+    /// checkpoint covers the log.
+    fn freeze(&self, overlay: &Overlay, state: &mut GateState) -> Option<Frozen> {
+        let journal = state.journal.as_mut()?;
+        match overlay.freeze() {
+            Freeze::Frozen(frozen, lsn) => Some((frozen, lsn, Instant::now())),
+            Freeze::Busy => None,
             Freeze::Empty(lsn) => {
                 if lsn == journal.last_lsn() {
                     match journal.checkpoint(&self.target.db) {
@@ -42,35 +73,36 @@ impl WriterLoop {
                         Err(e) => log::error!("redb-storage: a checkpoint failed: {e}"),
                     }
                 }
-                return;
+                None
             }
-        };
-        let frozen_at = Instant::now();
-        // Writers go on meanwhile, unless the log has outgrown its bound:
-        // then they wait, so this checkpoint covers all of it and the log
-        // restarts.
-        let held = if journal.overdue() {
-            Some(state)
-        } else {
-            drop(state);
-            None
-        };
-        let written = write_frozen(&self.target.db, &frozen, lsn);
+        }
+    }
+
+    /// Checkpoint step 3 (under the gate): readers move to the written
+    /// commit and the log learns what it covers. Returns whether it worked.
+    fn settle(
+        &self,
+        overlay: &Overlay,
+        state: &mut GateState,
+        (frozen, lsn, frozen_at): Frozen,
+        written: Result<ReadTransaction>,
+    ) -> bool {
         drop(frozen);
-        let mut state = held.unwrap_or_else(|| gate.lock());
         let Some(journal) = state.journal.as_mut() else {
-            return;
+            return false;
         };
         match written {
             Ok(base) => {
                 overlay.swap(base);
                 journal.covered_up_to(lsn, frozen_at);
                 self.count(&self.counters.checkpoints, 1);
+                true
             }
             Err(e) => {
                 // The frozen layer stays readable; the log still holds it.
                 journal.poison();
                 log::error!("redb-storage: a checkpoint failed: {e}");
+                false
             }
         }
     }
