@@ -12,21 +12,22 @@ use std::time::Duration;
 ///
 /// Every mode loses whole write calls only (batches are all-or-nothing) and
 /// leaves the file consistent. The first two keep a commit log next to the
-/// file (`<file>-log`, `docs/SEMANTICS.md`); a store opened on a custom
-/// [`StorageBackend`](redb::StorageBackend) without one falls back to a
+/// file (`<file>-log`, `docs/SEMANTICS.md`) and hold the changes since the
+/// last checkpoint in memory too (an overlay readers read first; see
+/// [`StoreConfig::checkpoint_bytes`]); a store opened on a custom
+/// [`StorageBackend`](redb::StorageBackend) without a log falls back to a
 /// durable redb commit per write group in `Immediate` mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Durability {
     /// The default. A write call returns only after its changes are in the
-    /// commit log and the log is `fdatasync`ed; then its transaction is
-    /// committed and visible. A crash (process or power) loses no
-    /// acknowledged write. Concurrent writers share one record and one
-    /// `fdatasync` (group commit).
+    /// commit log and the log is `fdatasync`ed; then they are visible to
+    /// readers (no reader sees a write before its record is synced). A
+    /// crash (process or power) loses no acknowledged write. Concurrent
+    /// writers share one record and one `fdatasync` (group commit).
     Immediate,
     /// A write call returns once its changes are written to the commit log
-    /// (in the operating system's cache) and its transaction is committed
-    /// and visible. The log is `fdatasync`ed at most `sync_interval` later
+    /// (in the operating system's cache) and visible to readers. The log is `fdatasync`ed at most `sync_interval` later
     /// (or at [`RedbStore::flush`](crate::RedbStore::flush)). A process crash
     /// (panic, OOM kill, SIGKILL) loses nothing acknowledged: the operating
     /// system still writes the log. A power cut or kernel crash can lose the
@@ -97,9 +98,13 @@ pub struct StoreConfig {
     pub device_id: i32,
     /// The most write requests the writer applies in one transaction. Default: 1024.
     pub max_group_size: usize,
-    /// Log modes: checkpoint (a durable redb commit, after which the log is
-    /// written from its start again) once the log holds this many bytes.
-    /// Bounds the log file and the replay at open. Default: 64 MiB.
+    /// Log modes: checkpoint (a durable redb commit of the changes held in
+    /// memory, after which the log is written from its start again) once
+    /// the log, or the in-memory overlay of changes since the last
+    /// checkpoint, holds this many bytes. Bounds the log file, the replay
+    /// at open and the overlay's memory (up to twice this while a
+    /// checkpoint writes under a sustained write load; about `checkpoint_interval`
+    /// of writes otherwise). Default: 64 MiB.
     pub checkpoint_bytes: u64,
     /// Log modes: checkpoint at least this often while writes come in.
     /// Default: 1 s.
