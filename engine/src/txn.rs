@@ -42,11 +42,11 @@ enum Target<'a> {
 }
 
 impl<'a> Tx<'a> {
-    /// Wraps `txn`; `record` says whether changes are kept for the log.
-    pub(crate) fn new(txn: &'a WriteTransaction, record: bool) -> Tx<'a> {
+    /// Wraps `txn` (the modes without a log: no record is kept).
+    pub(crate) fn new(txn: &'a WriteTransaction) -> Tx<'a> {
         Tx {
             target: Target::Redb(txn),
-            changes: record.then(|| RefCell::new(RecordBuf::new())),
+            changes: None,
         }
     }
 

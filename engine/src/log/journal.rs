@@ -1,5 +1,5 @@
 //! The writer thread's side of the commit log: appending a group's record
-//! before its commit, erasing a record whose commit failed, syncing
+//! before its changes become visible, syncing
 //! (`ProcessCrashSafe`'s periodic sync; `Immediate` mode's per-group syncs
 //! run on the writer's sync thread, `crate::writer::sync`), and
 //! checkpointing.
@@ -117,14 +117,6 @@ impl Journal {
     /// due a checkpoint by size).
     pub(crate) fn wants_attention(&mut self) -> bool {
         std::mem::take(&mut self.news) || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
-    }
-
-    /// The group's transaction failed to commit after its record was
-    /// written: the record must not be replayed.
-    pub(crate) fn commit_failed(&mut self) {
-        if self.log.erase_last().is_err() {
-            self.poison();
-        }
     }
 
     /// Makes every record durable (`ProcessCrashSafe`'s periodic sync, a

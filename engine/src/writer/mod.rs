@@ -1,45 +1,47 @@
 //! The single writer thread and its group commit.
 //!
-//! Callers never touch a redb write transaction or an fsync themselves: they
-//! send a request (a closure over a `WriteTransaction`) down a channel and
-//! await a oneshot reply. The writer thread loops:
+//! Callers never touch a write transaction or an fsync themselves: they
+//! send a request (a closure over a [`Tx`]) down a channel and await a
+//! oneshot reply. The writer thread loops:
 //!
 //! 1. block for one request, then take every request already queued (up to
 //!    `max_group_size`): the group;
-//! 2. apply the group's requests in order inside ONE write transaction;
+//! 2. apply the group's requests in order inside ONE transaction: over the
+//!    overlay in the log modes (`crate::overlay`), a redb write transaction
+//!    otherwise;
 //! 3. in the log modes, append the group's changes to the commit log as one
-//!    record (`crate::log`);
-//! 4. commit once (non-durably in the log modes; durably in `Immediate`
-//!    mode without a log);
-//! 5. reply to every caller with the commit's outcome (in `Immediate` mode
-//!    with a log: hand the group to the sync thread, which replies once its
-//!    record is synced, while this thread goes on with the next group;
-//!    [`sync`]), then checkpoint if one is due.
+//!    record (`crate::log`), then make them visible (`ProcessCrashSafe`) or
+//!    stage them for the sync thread (`Immediate`, [`sync`]); otherwise
+//!    commit the redb transaction (durably in `Immediate` mode);
+//! 4. reply to every caller (in `Immediate` mode with a log the sync thread
+//!    replies once the record is synced, while this thread goes on with the
+//!    next group), then checkpoint if one is due ([`layered`]).
 //!
 //! Invariants:
-//! 1. A caller is answered `Ok` only after the transaction holding its
-//!    request has committed (and, in `Immediate` mode, its log record or
-//!    the commit itself is fsynced).
-//! 2. A request that fails (or panics) leaves no trace: the transaction is
-//!    aborted, that caller gets its error, and the rest of the group is
-//!    applied again from scratch in a fresh transaction. Requests are `FnMut`
-//!    and deterministic over the store's state, so replay is safe.
+//! 1. A caller is answered `Ok` only after its group is committed (and, in
+//!    `Immediate` mode, its log record or redb commit is fsynced).
+//! 2. A request that fails (or panics) leaves no trace: its group's
+//!    transaction is dropped, that caller gets its error, and the rest of
+//!    the group is applied again from scratch. Requests are `FnMut` and
+//!    deterministic over the store's state, so replay is safe.
 //! 3. Requests of one group are applied in arrival order, so two writes from
 //!    one task keep their order.
-//! 4. A failed commit fails every request of its group. After an I/O error
-//!    redb refuses further writes (`Error::Poisoned`) until the file is reopened.
+//! 4. A failed commit, log write or sync fails every request of its group,
+//!    and the store refuses further writes (`Error::Poisoned`) until the
+//!    file is reopened.
 //! 5. No fsync ever runs on a caller's thread, and a caller never waits for
 //!    one: in `Immediate` mode every write goes through the thread.
 //! 6. `Relaxed` and `ProcessCrashSafe` modes have a direct path: a caller
 //!    stages its request, yields once to the executor, then commits every
 //!    request staged so far (concurrent callers share the commit) itself,
-//!    non-durably (no fsync; in `ProcessCrashSafe` mode after writing their
-//!    log record to the OS; microseconds), on its own thread, skipping two
-//!    thread hops ([`direct`]). If the gate is taken (the thread is
-//!    committing a group or flushing with fsync), the caller does not wait:
-//!    it queues the staged requests as usual. The gate also records when the
-//!    oldest not-yet-flushed commit happened, so the flush deadline covers
-//!    direct commits too.
+//!    with no fsync (in `ProcessCrashSafe` mode: its log record written to
+//!    the OS and the overlay updated; microseconds), on its own thread,
+//!    skipping two thread hops ([`direct`]). In `Relaxed` mode, if the gate
+//!    is taken (the thread is committing a group or flushing with fsync),
+//!    the caller does not wait: it queues the staged requests as usual; in
+//!    `ProcessCrashSafe` mode the gate is only held for moments and it
+//!    waits. The gate also records when the oldest not-yet-flushed commit
+//!    happened, so the flush deadline covers direct commits too.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,7 +56,6 @@ use redb::{Database, ReadableDatabase, WriteTransaction};
 use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
 use crate::log::Journal;
-use crate::log::format::RecordBuf;
 use crate::overlay::Overlay;
 use crate::txn::Tx;
 
@@ -611,30 +612,8 @@ impl WriterLoop {
     }
 }
 
-/// Writes the log record of `changes` (in the log modes; `Immediate` syncs
-/// it), then commits `txn`: no reader sees a change the log lacks. A failed
-/// record aborts the transaction (it is dropped); a failed commit erases
-/// the record. Returns whether a record was written.
-fn log_and_commit(
-    state: &mut GateState,
-    txn: WriteTransaction,
-    changes: &mut RecordBuf,
-) -> Result<bool> {
-    let logged = match state.journal.as_mut() {
-        Some(journal) => journal.record(changes)?,
-        None => false,
-    };
-    if let Err(e) = txn.commit() {
-        if logged && let Some(journal) = state.journal.as_mut() {
-            journal.commit_failed();
-        }
-        return Err(e.into());
-    }
-    Ok(logged)
-}
-
-/// Where groups commit: redb, or in `ProcessCrashSafe` mode the overlay in
-/// front of it (`crate::overlay`).
+/// Where groups commit: in the log modes the overlay in front of redb
+/// (`crate::overlay`), else redb.
 #[derive(Clone)]
 pub(super) struct Target {
     db: Arc<Database>,
@@ -667,7 +646,7 @@ fn apply_group(
     loop {
         let attempt = match &target.overlay {
             Some(overlay) => apply_to_overlay(overlay, target.publish_after_sync, state, &mut jobs),
-            None => apply_to_redb(&target.db, state, durability, &mut jobs),
+            None => apply_to_redb(&target.db, durability, &mut jobs),
         };
         match attempt {
             Attempt::Done(outcome) => return Some((jobs, outcome)),
@@ -689,27 +668,21 @@ fn apply_all(tx: &Tx<'_>, jobs: &mut Jobs) -> Option<(usize, Error)> {
         .find_map(|(index, job)| apply_guarded(|| job.apply(tx)).err().map(|e| (index, e)))
 }
 
-/// One attempt in a redb write transaction.
-fn apply_to_redb(
-    db: &Database,
-    state: &mut GateState,
-    durability: redb::Durability,
-    jobs: &mut Jobs,
-) -> Attempt {
+/// One attempt in a redb write transaction (the modes without a log).
+fn apply_to_redb(db: &Database, durability: redb::Durability, jobs: &mut Jobs) -> Attempt {
     let txn = match begin(db, durability) {
         Ok(txn) => txn,
         Err(e) => return Attempt::Done(Err(e)),
     };
-    let tx = Tx::new(&txn, state.journal.is_some());
+    let tx = Tx::new(&txn);
     if let Some((index, error)) = apply_all(&tx, jobs) {
         drop(tx);
         // An aborted transaction leaves the store exactly as it was.
         let _ = txn.abort();
         return Attempt::Refused(index, error);
     }
-    let mut changes = tx.take_changes();
     drop(tx);
-    Attempt::Done(log_and_commit(state, txn, &mut changes))
+    Attempt::Done(txn.commit().map(|()| false).map_err(Into::into))
 }
 
 /// One attempt over the overlay: the changes become visible once their log
