@@ -1,59 +1,167 @@
-//! The writer thread's checkpoint in `ProcessCrashSafe` mode, where commits
-//! go to the overlay (`crate::overlay`): freeze the active layer under the
-//! gate, write it to redb without the gate (writers go on), then swap the
-//! readers' base and drop the frozen layer under the gate again.
+//! Checkpoints of the log modes, where commits go to the overlay
+//! (`crate::overlay`): freeze the active layer under the gate, write it to
+//! redb without the gate, then swap the readers' base and drop the frozen
+//! layer under the gate again.
+//!
+//! The write runs on a checkpoint thread of its own, so neither the writer
+//! thread (every `Immediate` group goes through it) nor the callers wait
+//! for it. Only a checkpoint that must cover the whole log (the log has
+//! reached twice `checkpoint_bytes`, or the store closes) runs on the
+//! writer thread: it writes the active layer with writers going on, then
+//! what came meanwhile with the gate held, so the log can restart.
 
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use redb::{Database, ReadTransaction, ReadableDatabase};
 
-use std::sync::Arc;
-
-use super::{GateState, WriterLoop};
-use crate::error::Result;
+use super::{Counters, Gate, GateState, Target, WriterLoop};
+use crate::error::{Error, Result};
 use crate::overlay::{Freeze, Layer, Overlay};
 use crate::tables::{META, META_LOG_LSN};
 
 /// A frozen layer, the LSN it covers, and when it was frozen.
 type Frozen = (Arc<Layer>, u64, Instant);
 
+/// The checkpoint thread: writes frozen layers into redb, then swaps.
+pub(super) struct Checkpointer {
+    tx: Option<mpsc::Sender<Frozen>>,
+    thread: Option<JoinHandle<()>>,
+    busy: Arc<Busy>,
+}
+
+/// Whether a checkpoint is being written, for the writer thread to wait on.
+#[derive(Default)]
+struct Busy {
+    writing: Mutex<bool>,
+    done: Condvar,
+}
+
+impl Busy {
+    fn set(&self, writing: bool) {
+        *self.writing.lock().unwrap_or_else(|e| e.into_inner()) = writing;
+        if !writing {
+            self.done.notify_all();
+        }
+    }
+
+    fn get(&self) -> bool {
+        *self.writing.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait(&self) {
+        let writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let _unused = self
+            .done
+            .wait_while(writing, |writing| *writing)
+            .unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+impl Checkpointer {
+    pub(super) fn spawn(
+        target: Target,
+        gate: Arc<Gate>,
+        counters: Arc<Counters>,
+    ) -> Result<Checkpointer> {
+        let (tx, rx) = mpsc::channel::<Frozen>();
+        let busy = Arc::new(Busy::default());
+        let thread_busy = busy.clone();
+        let thread = std::thread::Builder::new()
+            .name("redb-storage-checkpoint".into())
+            .spawn(move || {
+                let Some(overlay) = target.overlay.as_deref() else {
+                    return;
+                };
+                for frozen in rx {
+                    let written = write_frozen(&target.db, &frozen.0, frozen.1);
+                    settle(overlay, &mut gate.lock(), &counters, frozen, written);
+                    thread_busy.set(false);
+                }
+            })
+            .map_err(|e| Error::io("starting the checkpoint thread", e))?;
+        Ok(Checkpointer {
+            tx: Some(tx),
+            thread: Some(thread),
+            busy,
+        })
+    }
+
+    fn start(&self, frozen: Frozen) {
+        self.busy.set(true);
+        let sent = self.tx.as_ref().map(|tx| tx.send(frozen));
+        if !matches!(sent, Some(Ok(()))) {
+            // Only after `Drop`; the frozen layer stays readable and the
+            // log holds it.
+            self.busy.set(false);
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            log::error!("redb-storage checkpoint thread panicked");
+        }
+    }
+}
+
 impl WriterLoop {
     /// Checkpoints if one is due (or, with `force`, if any record awaits
-    /// one): first the active layer with writers going on; then, if the log
-    /// has outgrown its bound (or with `force`), what came meanwhile, with
-    /// writers waiting, so the checkpoint covers the whole log and the log
-    /// restarts (a short wait: only what arrived during the first write).
+    /// one): on the checkpoint thread, or here if it must cover the whole
+    /// log (see the module docs).
     pub(super) fn checkpoint_overlay(&mut self, overlay: &Overlay, force: bool) {
+        let gate = self.gate.clone();
+        let whole = {
+            let mut state = gate.lock();
+            let Some(journal) = state.journal.as_mut() else {
+                return;
+            };
+            let memory_full = overlay_full(overlay, journal.checkpoint_bytes());
+            if !journal.checkpoint_due(force || memory_full) {
+                return;
+            }
+            force || journal.overdue()
+        };
+        let Some(checkpointer) = &self.checkpointer else {
+            return;
+        };
+        if checkpointer.busy.get() {
+            if !whole {
+                return;
+            }
+            checkpointer.busy.wait();
+        }
         // `Immediate` mode: publish every group handed to the sync thread
         // first, so the checkpoint can cover the whole log.
         if let Some(sync) = &self.sync {
             sync.wait_idle();
         }
-        let gate = self.gate.clone();
         let mut state = gate.lock();
-        let Some(journal) = state.journal.as_mut() else {
-            return;
-        };
-        let memory_full = overlay_full(overlay, journal.checkpoint_bytes());
-        if !journal.checkpoint_due(force || memory_full) {
-            return;
-        }
         let Some(frozen) = self.freeze(overlay, &mut state) else {
             return;
         };
+        if !whole {
+            drop(state);
+            if let Some(checkpointer) = &self.checkpointer {
+                checkpointer.start(frozen);
+            }
+            return;
+        }
         drop(state);
         let written = write_frozen(&self.target.db, &frozen.0, frozen.1);
         let mut state = gate.lock();
-        if !self.settle(overlay, &mut state, frozen, written) {
+        if !settle(overlay, &mut state, &self.counters, frozen, written) {
             return;
         }
-        let behind = state
-            .journal
-            .as_ref()
-            .is_some_and(|journal| journal.overdue() || (force && journal.checkpoint_due(true)));
-        if behind && let Some(frozen) = self.freeze(overlay, &mut state) {
+        if let Some(frozen) = self.freeze(overlay, &mut state) {
             let written = write_frozen(&self.target.db, &frozen.0, frozen.1);
-            self.settle(overlay, &mut state, frozen, written);
+            settle(overlay, &mut state, &self.counters, frozen, written);
         }
     }
 
@@ -77,33 +185,33 @@ impl WriterLoop {
             }
         }
     }
+}
 
-    /// Checkpoint step 3 (under the gate): readers move to the written
-    /// commit and the log learns what it covers. Returns whether it worked.
-    fn settle(
-        &self,
-        overlay: &Overlay,
-        state: &mut GateState,
-        (frozen, lsn, frozen_at): Frozen,
-        written: Result<ReadTransaction>,
-    ) -> bool {
-        drop(frozen);
-        let Some(journal) = state.journal.as_mut() else {
-            return false;
-        };
-        match written {
-            Ok(base) => {
-                overlay.swap(base);
-                journal.covered_up_to(lsn, frozen_at);
-                self.count(&self.counters.checkpoints, 1);
-                true
-            }
-            Err(e) => {
-                // The frozen layer stays readable; the log still holds it.
-                journal.poison();
-                log::error!("redb-storage: a checkpoint failed: {e}");
-                false
-            }
+/// Checkpoint step 3 (under the gate): readers move to the written commit
+/// and the log learns what it covers. Returns whether it worked.
+fn settle(
+    overlay: &Overlay,
+    state: &mut GateState,
+    counters: &Counters,
+    (frozen, lsn, frozen_at): Frozen,
+    written: Result<ReadTransaction>,
+) -> bool {
+    drop(frozen);
+    let Some(journal) = state.journal.as_mut() else {
+        return false;
+    };
+    match written {
+        Ok(base) => {
+            overlay.swap(base);
+            journal.covered_up_to(lsn, frozen_at);
+            counters.add(&counters.checkpoints, 1);
+            true
+        }
+        Err(e) => {
+            // The frozen layer stays readable; the log still holds it.
+            journal.poison();
+            log::error!("redb-storage: a checkpoint failed: {e}");
+            false
         }
     }
 }

@@ -64,6 +64,7 @@ mod layered;
 mod sync;
 
 use direct::Direct;
+use layered::Checkpointer;
 use sync::{Pending, SyncThread};
 
 /// One write request, type-erased so requests of any output type share a queue.
@@ -232,6 +233,14 @@ impl Writer {
                 journal,
             }),
         });
+        let checkpointer = match &overlay {
+            Some(_) => Some(Checkpointer::spawn(
+                target.clone(),
+                gate.clone(),
+                counters.clone(),
+            )?),
+            None => None,
+        };
         let fast_path = matches!(
             durability,
             Durability::Relaxed { .. } | Durability::ProcessCrashSafe { .. }
@@ -256,6 +265,7 @@ impl Writer {
                     gate,
                     counters: loop_counters,
                     sync,
+                    checkpointer,
                     peeked: None,
                 }
                 .run()
@@ -393,6 +403,8 @@ struct WriterLoop {
     counters: Arc<Counters>,
     /// `Immediate` mode with a log: where committed groups wait for their sync.
     sync: Option<SyncThread>,
+    /// The log modes: where checkpoints are written ([`layered`]).
+    checkpointer: Option<Checkpointer>,
     /// A message taken from `rx` early (see `commit_group`), next in line.
     peeked: Option<Message>,
 }
