@@ -180,33 +180,32 @@ impl LoggedTable<'_> {
     /// Inserts or replaces a row; returns the old value (a lookup more than
     /// `insert` over the overlay, none more in redb).
     pub(crate) fn replace(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Box<[u8]>>> {
-        self.record(key, Some(value));
-        match &mut self.target {
-            TableTarget::Redb(table) => Ok(table.insert(key, value)?.map(|v| v.value().into())),
-            TableTarget::Overlay {
-                rows,
-                pending,
-                table,
-            } => {
-                let old = rows.get(key)?.map(|v| v.value().into());
-                pending.borrow_mut().put(*table, key, Some(value));
-                Ok(old)
-            }
-        }
+        self.change(key, Some(value))
     }
 
     /// Deletes a row; returns its value if it existed.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Result<Option<Box<[u8]>>> {
-        self.record(key, None);
+        self.change(key, None)
+    }
+
+    /// Puts (`Some`) or deletes (`None`) a row; returns the old value.
+    fn change(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Option<Box<[u8]>>> {
+        self.record(key, value);
         match &mut self.target {
-            TableTarget::Redb(table) => Ok(table.remove(key)?.map(|v| v.value().into())),
+            TableTarget::Redb(table) => {
+                let old = match value {
+                    Some(value) => table.insert(key, value)?,
+                    None => table.remove(key)?,
+                };
+                Ok(old.map(|v| v.value().into()))
+            }
             TableTarget::Overlay {
                 rows,
                 pending,
                 table,
             } => {
                 let old = rows.get(key)?.map(|v| v.value().into());
-                pending.borrow_mut().put(*table, key, None);
+                pending.borrow_mut().put(*table, key, value);
                 Ok(old)
             }
         }
