@@ -1,11 +1,13 @@
-//! The overlay of `ProcessCrashSafe` mode: committed changes kept in memory
-//! in front of redb until a checkpoint writes them there.
+//! The overlay of the log modes (`Immediate`, `ProcessCrashSafe`):
+//! committed changes kept in memory in front of redb until a checkpoint
+//! writes them there.
 //!
-//! In that mode a write group costs a log append (to the OS) and a merge
-//! into this overlay; no redb transaction runs on the write path. Readers
-//! read the overlay first, then the redb snapshot it sits on
-//! (`crate::view`). The writer thread's checkpoint moves the overlay into
-//! redb in the background:
+//! In those modes a write group costs a log append (and in `Immediate`
+//! mode its share of an `fdatasync`) and a merge into this overlay; no redb
+//! transaction runs on the write path. Readers read the overlay first, then
+//! the redb snapshot it sits on (`crate::view`). A checkpoint moves the
+//! overlay into redb in the background (`crate::writer`, on its checkpoint
+//! thread):
 //!
 //! 1. *freeze*: the active layer becomes the frozen one (new writes go to a
 //!    fresh active layer), noting the last LSN it holds;

@@ -1,15 +1,15 @@
 //! The write transaction every write request gets, and a record of what it
 //! changed for the commit log (`crate::log`).
 //!
-//! It writes either into a redb write transaction (`Immediate` and
-//! `Relaxed` modes) or into a layer of pending changes that the writer
-//! merges into the overlay once the group's log record is written
-//! (`ProcessCrashSafe` mode, `crate::overlay`); request code cannot tell.
+//! It writes either into a layer of pending changes that the writer merges
+//! into the overlay once the group's log record is written (the log modes,
+//! `crate::overlay`), or into a redb write transaction (`Relaxed` mode and
+//! a store without a log); request code cannot tell.
 //!
 //! [`Tx::open_table`] gives a [`LoggedTable`]: it reads through
-//! [`ReadRows`] and its `insert` and `remove` also append the change to the
-//! transaction's record. Only these two methods change a table, so no
-//! change can bypass the record.
+//! [`ReadRows`] and its `insert`, `replace` and `remove` also append the
+//! change to the transaction's record. Only these methods change a table,
+//! so no change can bypass the record.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -1,5 +1,5 @@
 //! Reading rows: from redb alone, or from the overlay's layers over a redb
-//! snapshot (`crate::overlay`, `ProcessCrashSafe` mode). Every trait
+//! snapshot (`crate::overlay`, the log modes). Every trait
 //! implementation reads through [`ReadRows`] and [`View`], so both ways are
 //! one code path; the names follow redb's (`get`, `range`, `iter`,
 //! `value`).
@@ -50,7 +50,7 @@ pub(crate) trait ReadRows {
 }
 
 /// Where readers read: a redb snapshot, with the overlay's layers in front
-/// of it in `ProcessCrashSafe` mode.
+/// of it in the log modes.
 pub(crate) enum View<'a> {
     Plain(&'a ReadTransaction),
     Layered(&'a Layers),
@@ -76,14 +76,14 @@ impl<'a> View<'a> {
     }
 }
 
-/// A table of a [`View`] (or of a `ProcessCrashSafe` transaction).
+/// A table of a [`View`] (or of a transaction over the overlay).
 pub(crate) struct Rows<'a> {
     base: ReadOnlyTable<&'static [u8], &'static [u8]>,
     layers: Option<Layered<'a>>,
 }
 
 impl<'a> Rows<'a> {
-    /// A table of a `ProcessCrashSafe` transaction: its own changes
+    /// A table of a transaction over the overlay: its own changes
     /// (`pending`) first, then the layers, then the base.
     pub(crate) fn with_pending(
         layers: &'a Layers,

@@ -4,12 +4,14 @@
 //! `submit` stages a request here; its future yields once, then *leads*:
 //! it takes every request staged so far (its own and those of every caller
 //! polled in the meantime: the futures of a `join_all`, other tasks of the
-//! executor) and, if the gate is free, applies them in one transaction and
-//! commits it non-durably on its own thread (in `ProcessCrashSafe` mode
-//! after writing their log record to the OS). If the gate is taken (the
-//! writer thread is committing or flushing), it hands them to the writer
-//! thread's queue instead of waiting. A future that finds its request
-//! already taken by another leader just awaits its answer.
+//! executor) and applies them in one transaction on its own thread: in
+//! `Relaxed` mode a redb transaction committed non-durably, in
+//! `ProcessCrashSafe` mode a merge into the overlay after writing their log
+//! record to the OS. In `Relaxed` mode, if the gate is taken (the writer
+//! thread is committing or flushing), it hands them to the writer thread's
+//! queue instead of waiting; in `ProcessCrashSafe` mode the gate is only
+//! held for moments and it waits. A future that finds its request already
+//! taken by another leader just awaits its answer.
 //!
 //! So concurrent callers share a commit here as they do on the writer
 //! thread (before, each committed alone: 16 writers were 16 commits), and a
