@@ -2,27 +2,29 @@
 //! redb, next to the store file (`<store file>-log`).
 //!
 //! In the log modes ([`Durability::Immediate`](crate::Durability) and
-//! [`Durability::ProcessCrashSafe`](crate::Durability)) the writer thread,
-//! for each group of write requests:
+//! [`Durability::ProcessCrashSafe`](crate::Durability)), for each group of
+//! write requests (the writer thread, or a caller on the direct path):
 //!
-//! 1. applies the requests in one redb write transaction, recording every
-//!    change they make (`crate::txn`);
-//! 2. appends one record with those changes (after-images) to the log, and,
-//!    in `Immediate` mode, `fdatasync`s it;
-//! 3. commits the redb transaction *non-durably* (no fsync; it becomes
-//!    visible to readers);
-//! 4. answers the callers.
+//! 1. the requests are applied to a pending layer over the in-memory
+//!    overlay (`crate::overlay`), recording every change they make
+//!    (`crate::txn`);
+//! 2. one record with those changes (after-images) is appended to the log;
+//! 3. the changes join the overlay, visible to readers at once
+//!    (`ProcessCrashSafe`) or once the sync thread has `fdatasync`ed the
+//!    record (`Immediate`);
+//! 4. the callers are answered.
 //!
-//! A checkpoint (a durable redb commit that records the last log sequence
-//! number, LSN, in `meta`) runs when the log holds more than
-//! `log_checkpoint_bytes` or `checkpoint_interval` has passed since the
-//! last one; the next record then goes to the start of the log again.
-//! Recovery on open replays the records after the checkpoint's LSN in one
+//! A checkpoint (the overlay's changes written to redb in a durable commit
+//! that records the LSN they cover in `meta`) runs when the log or the
+//! overlay holds `checkpoint_bytes` or `checkpoint_interval` has passed
+//! since the first record after the last one; once one covers every
+//! record, the next record goes to the start of the log again. Recovery on
+//! open skips the records a checkpoint covers and replays the rest in one
 //! durable transaction; the first record that is torn (short or failing its
 //! checksum) or out of sequence ends the log.
 //!
 //! Invariants:
-//! 1. A record is written before its transaction becomes visible: a reader
+//! 1. A record is written before its changes become visible: a reader
 //!    never sees a write the log does not hold (and in `Immediate` mode,
 //!    one a crash can take back).
 //! 2. Records are after-images, so replaying one that redb already holds
