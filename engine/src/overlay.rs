@@ -177,19 +177,18 @@ pub(crate) struct Layers {
 }
 
 impl Layers {
-    /// The layers readers read, newest first.
-    pub(crate) fn newest_first(&self) -> impl Iterator<Item = &Layer> {
-        std::iter::once(&*self.active).chain(self.frozen.as_deref())
-    }
-
-    /// The layers a write transaction reads, newest first: the unsynced
-    /// groups too (a group reads the groups applied before it).
-    pub(crate) fn writer_newest_first(&self) -> impl Iterator<Item = &Layer> {
+    /// The layers to read, newest first: readers read the active and the
+    /// frozen layer; a write transaction (`unsynced`) reads the unsynced
+    /// groups before them too (a group reads the groups applied before it).
+    pub(crate) fn newest_first(&self, unsynced: bool) -> impl Iterator<Item = &Layer> {
+        let staged = if unsynced { self.unsynced.len() } else { 0 };
         self.unsynced
             .iter()
             .rev()
+            .take(staged)
             .map(|(_, layer)| layer)
-            .chain(self.newest_first())
+            .chain(std::iter::once(&*self.active))
+            .chain(self.frozen.as_deref())
     }
 }
 

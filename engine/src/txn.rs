@@ -89,7 +89,7 @@ impl<'a> Tx<'a> {
                     .map(|v| v.map(<[u8]>::to_vec))
                     .or_else(|| {
                         layers
-                            .writer_newest_first()
+                            .newest_first(true)
                             .find_map(|l| l.get(META_TABLE, key.as_bytes()))
                             .map(|v| v.map(<[u8]>::to_vec))
                     });

@@ -135,19 +135,8 @@ impl<'a> Layered<'a> {
     /// The overlay's layers this reader reads: a write transaction's (it
     /// has `pending`) include the unsynced groups.
     fn newest_first(&self) -> impl Iterator<Item = &'a Layer> + use<'a> {
-        let unsynced = if self.pending.is_some() {
-            usize::MAX
-        } else {
-            0
-        };
         let layers: &'a Layers = self.layers;
-        layers
-            .unsynced
-            .iter()
-            .rev()
-            .take(unsynced)
-            .map(|(_, layer)| layer)
-            .chain(layers.newest_first())
+        layers.newest_first(self.pending.is_some())
     }
 
     /// The newest change of `key`, if a layer has one.

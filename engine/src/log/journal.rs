@@ -119,15 +119,6 @@ impl Journal {
         std::mem::take(&mut self.news) || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
     }
 
-    /// Makes every record durable (`ProcessCrashSafe`'s periodic sync, a
-    /// `flush` call).
-    pub(crate) fn sync(&mut self) -> Result<()> {
-        if self.is_poisoned() {
-            return Err(Error::Poisoned);
-        }
-        self.log.sync().inspect_err(|_| self.poison())
-    }
-
     /// When a checkpoint is due by time, if records await one.
     pub(crate) fn checkpoint_deadline(&self) -> Option<Instant> {
         self.first_unchecked.map(|t| t + self.checkpoint_interval)

@@ -196,13 +196,6 @@ impl CommitLog {
         Ok(())
     }
 
-    /// Makes every record appended so far durable (`fdatasync`).
-    pub(crate) fn sync(&mut self) -> Result<()> {
-        self.storage
-            .sync_data()
-            .map_err(|e| self.error("syncing", e))
-    }
-
     /// A handle that syncs the log from another thread.
     pub(crate) fn syncer(&self) -> LogSyncer {
         LogSyncer {

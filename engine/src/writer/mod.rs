@@ -466,25 +466,10 @@ impl WriterLoop {
     }
 
     /// Checkpoints if one is due (or, with `force`, if any record awaits one).
+    /// Only the log modes checkpoint, and they all commit into the overlay.
     fn checkpoint(&mut self, force: bool) {
         if let Some(overlay) = self.target.overlay.clone() {
-            return self.checkpoint_overlay(&overlay, force);
-        }
-        let gate = self.gate.clone();
-        let mut state = gate.lock();
-        let Some(journal) = state.journal.as_mut() else {
-            return;
-        };
-        if !journal.checkpoint_due(force) {
-            return;
-        }
-        if let Some(sync) = &self.sync {
-            sync.wait_idle();
-        }
-        match journal.checkpoint(&self.target.db) {
-            Ok(true) => self.count(&self.counters.checkpoints, 1),
-            Ok(false) => {}
-            Err(e) => log::error!("redb-storage: a checkpoint failed: {e}"),
+            self.checkpoint_overlay(&overlay, force);
         }
     }
 
@@ -600,25 +585,18 @@ impl WriterLoop {
         if state.unflushed_since.is_none() {
             return Ok(());
         }
-        match state.journal.as_mut() {
-            // Outside the gate: writers go on appending meanwhile (what
-            // they append starts a new unflushed period).
-            Some(journal) if self.target.overlay.is_some() => {
-                let sync = journal.detached_sync()?;
-                state.unflushed_since = None;
-                drop(state);
-                sync.run()?;
-                self.count(&self.counters.log_syncs, 1);
-                self.count(&self.counters.flushes, 1);
-                return Ok(());
-            }
-            Some(journal) => {
-                journal.sync()?;
-                self.count(&self.counters.log_syncs, 1);
-            }
-            None => begin(&self.target.db, redb::Durability::Immediate)?.commit()?,
+        if let Some(journal) = state.journal.as_mut() {
+            // The log sync runs outside the gate: writers go on appending
+            // meanwhile (what they append starts a new unflushed period).
+            let sync = journal.detached_sync()?;
+            state.unflushed_since = None;
+            drop(state);
+            sync.run()?;
+            self.count(&self.counters.log_syncs, 1);
+        } else {
+            begin(&self.target.db, redb::Durability::Immediate)?.commit()?;
+            state.unflushed_since = None;
         }
-        state.unflushed_since = None;
         self.count(&self.counters.flushes, 1);
         Ok(())
     }
