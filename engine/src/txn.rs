@@ -18,7 +18,7 @@ use redb::{ReadableTable, TableHandle, WriteTransaction};
 
 use crate::error::Result;
 use crate::log::format::RecordBuf;
-use crate::overlay::{Layer, Layers, META_TABLE, TableId, table_id};
+use crate::overlay::{Layer, Layers, META_TABLE, Pending, TableId, table_id};
 use crate::tables::{self, Table};
 use crate::view::{Bounds, ReadRows, RowIter, Rows, Val};
 
@@ -37,7 +37,7 @@ enum Target<'a> {
     /// transaction's own changes.
     Overlay {
         layers: &'a Layers,
-        pending: RefCell<Layer>,
+        pending: RefCell<Pending>,
     },
 }
 
@@ -55,7 +55,7 @@ impl<'a> Tx<'a> {
         Tx {
             target: Target::Overlay {
                 layers,
-                pending: RefCell::new(Layer::default()),
+                pending: RefCell::new(Pending::default()),
             },
             changes: Some(RefCell::new(RecordBuf::new())),
         }
@@ -140,7 +140,7 @@ impl<'a> Tx<'a> {
     pub(crate) fn into_pending(self) -> Layer {
         match self.target {
             Target::Redb(_) => Layer::default(),
-            Target::Overlay { pending, .. } => pending.into_inner(),
+            Target::Overlay { pending, .. } => pending.into_inner().into_layer(),
         }
     }
 }
@@ -157,7 +157,7 @@ enum TableTarget<'t> {
     Redb(redb::Table<'t, &'static [u8], &'static [u8]>),
     Overlay {
         rows: Rows<'t>,
-        pending: &'t RefCell<Layer>,
+        pending: &'t RefCell<Pending>,
         table: TableId,
     },
 }

@@ -13,7 +13,7 @@ use std::ops::Bound;
 use redb::{AccessGuard, ReadOnlyTable, ReadTransaction};
 
 use crate::error::Result;
-use crate::overlay::{Layer, Layers, TableId, table_id};
+use crate::overlay::{Layer, Layers, Pending, TableId, table_id};
 use crate::tables::Table;
 
 /// Key bounds of a range read.
@@ -88,7 +88,7 @@ impl<'a> Rows<'a> {
     pub(crate) fn with_pending(
         layers: &'a Layers,
         table: Table,
-        pending: &'a RefCell<Layer>,
+        pending: &'a RefCell<Pending>,
     ) -> Result<Rows<'a>> {
         Ok(Rows {
             base: layers.base.open_table(table)?,
@@ -123,7 +123,7 @@ impl ReadRows for Rows<'_> {
 /// The changes in front of one table's base: a transaction's own, then the
 /// overlay's layers, newest first.
 struct Layered<'a> {
-    pending: Option<&'a RefCell<Layer>>,
+    pending: Option<&'a RefCell<Pending>>,
     layers: &'a Layers,
     table: TableId,
 }
@@ -159,19 +159,21 @@ impl<'a> Layered<'a> {
             let copied = pending
                 .borrow()
                 .range(self.table, bounds)
+                .into_iter()
                 .map(|(key, change)| {
-                    let change = change.as_deref().map(|v| Val::Copied(v.into()));
+                    let change = change.map(|v| Val::Copied(v.into()));
                     (Cow::Owned(key.to_vec()), change)
                 })
                 .collect();
             sources.push(copied);
         }
         for layer in self.newest_first() {
-            let borrowed = layer
-                .range(self.table, bounds)
-                .map(|(key, change)| (Cow::Borrowed(&**key), change.as_deref().map(Val::Layered)))
-                .collect();
-            sources.push(borrowed);
+            for run in layer.ranges(self.table, bounds) {
+                let borrowed = run
+                    .map(|(key, change)| (Cow::Borrowed(key), change.map(Val::Layered)))
+                    .collect();
+                sources.push(borrowed);
+            }
         }
         sources.retain(|source| !source.is_empty());
         if sources.len() <= 1 {
@@ -341,7 +343,7 @@ mod tests {
     use redb::{Database, ReadableDatabase};
 
     use super::*;
-    use crate::overlay::Layer;
+    use crate::overlay::Pending;
     use crate::tables::SESSIONS;
 
     fn rows<'a>(iter: impl Iterator<Item = Result<(Val<'a>, Val<'a>)>>) -> Vec<(String, String)> {
@@ -366,22 +368,22 @@ mod tests {
         }
         txn.commit().unwrap();
         let id = table_id(SESSIONS);
-        let mut frozen = Layer::default();
+        let mut frozen = Pending::default();
         frozen.put(id, b"b", Some(b"frozen"));
         frozen.put(id, b"c", None);
         frozen.put(id, b"e", Some(b"frozen"));
-        let mut active = Layer::default();
+        let mut active = Pending::default();
         active.put(id, b"d", Some(b"active"));
         active.put(id, b"e", None);
         active.put(id, b"g", Some(b"active"));
         let layers = Layers {
             base: Arc::new(db.begin_read().unwrap()),
-            frozen: Some(Arc::new(frozen)),
-            active: Arc::new(active),
+            frozen: Some(Arc::new(frozen.into_layer())),
+            active: Arc::new(active.into_layer()),
             active_lsn: 0,
             unsynced: Default::default(),
         };
-        let mut own = Layer::default();
+        let mut own = Pending::default();
         own.put(id, b"a", None);
         own.put(id, b"h", Some(b"pending"));
         own.put(id, b"d", Some(b"pending"));

@@ -32,15 +32,19 @@
 //!    only `active`, so it never makes durable what the log does not yet
 //!    hold durably.
 
-use std::collections::btree_map;
-use std::collections::{BTreeMap, VecDeque};
-use std::ops::Bound;
+use std::collections::VecDeque;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use redb::{ReadTransaction, TableHandle, WriteTransaction};
+use redb::{ReadTransaction, TableHandle};
 
-use crate::error::Result;
-use crate::tables::{self, DATA_TABLES, Table};
+use crate::tables::{DATA_TABLES, Table};
+
+mod entry;
+mod layer;
+mod pending;
+
+pub(crate) use layer::Layer;
+pub(crate) use pending::Pending;
 
 /// Which table a change is in: the index of a data table in
 /// [`DATA_TABLES`], or [`META_TABLE`].
@@ -56,104 +60,6 @@ pub(crate) fn table_id(table: Table) -> TableId {
         .iter()
         .position(|t| t.name() == name)
         .unwrap_or_else(|| unreachable!("{name} is not in DATA_TABLES"))
-}
-
-/// A value in a layer: `None` is a deletion that hides older layers.
-pub(crate) type Change = Option<Box<[u8]>>;
-
-/// Changes by table and key, the newest per key.
-#[derive(Clone)]
-pub(crate) struct Layer {
-    tables: Vec<BTreeMap<Box<[u8]>, Change>>,
-    /// Roughly the memory its changes take (keys, values, map entries).
-    bytes: usize,
-}
-
-impl Default for Layer {
-    fn default() -> Self {
-        Layer {
-            tables: (0..=META_TABLE).map(|_| BTreeMap::new()).collect(),
-            bytes: 0,
-        }
-    }
-}
-
-impl Layer {
-    /// Records a change (replacing an earlier one of the same key).
-    pub(crate) fn put(&mut self, table: TableId, key: &[u8], value: Option<&[u8]>) {
-        // A replaced change is still counted: an upper bound, reset when
-        // the layer is frozen.
-        self.bytes += key.len() + value.map_or(0, <[u8]>::len) + ENTRY_OVERHEAD;
-        self.tables[table].insert(key.into(), value.map(Into::into));
-    }
-
-    /// The change of `key`, if this layer has one (`Some(None)`: deleted).
-    pub(crate) fn get(&self, table: TableId, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.tables[table].get(key).map(|v| v.as_deref())
-    }
-
-    /// The changes of `table` within `bounds`, in key order.
-    pub(crate) fn range<'a>(
-        &'a self,
-        table: TableId,
-        bounds: (Bound<&[u8]>, Bound<&[u8]>),
-    ) -> btree_map::Range<'a, Box<[u8]>, Change> {
-        self.tables[table].range::<[u8], _>(bounds)
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.tables.iter().all(BTreeMap::is_empty)
-    }
-
-    /// Moves `newer`'s changes into this layer; they win.
-    fn absorb(&mut self, newer: Layer) {
-        self.bytes += newer.bytes;
-        for (mine, mut theirs) in self.tables.iter_mut().zip(newer.tables) {
-            if mine.is_empty() {
-                *mine = theirs;
-            } else if theirs.len().saturating_mul(BULK_MERGE_RATIO) >= mine.len() {
-                // Rebuilds the map from both, sorted: O(n + m), cheaper per
-                // change than inserting a large group one by one.
-                mine.append(&mut theirs);
-            } else {
-                mine.extend(theirs);
-            }
-        }
-    }
-
-    /// Writes every change into `txn`.
-    pub(crate) fn write_to(&self, txn: &WriteTransaction) -> Result<()> {
-        for (id, changes) in self.tables.iter().enumerate() {
-            if changes.is_empty() {
-                continue;
-            }
-            if id == META_TABLE {
-                write_meta(txn, changes)?;
-                continue;
-            }
-            let mut table = txn.open_table(DATA_TABLES[id])?;
-            for (key, value) in changes {
-                match value {
-                    Some(v) => table.insert(&**key, &**v)?,
-                    None => table.remove(&**key)?,
-                };
-            }
-        }
-        Ok(())
-    }
-}
-
-fn write_meta(txn: &WriteTransaction, changes: &BTreeMap<Box<[u8]>, Change>) -> Result<()> {
-    let mut meta = txn.open_table(tables::META)?;
-    for (key, value) in changes {
-        // Only `Tx::set_meta` writes here: UTF-8 names, 8-byte values.
-        let key = std::str::from_utf8(key).unwrap_or_default();
-        match value.as_deref().and_then(|v| <[u8; 8]>::try_from(v).ok()) {
-            Some(v) => meta.insert(key, u64::from_be_bytes(v))?,
-            None => meta.remove(key)?,
-        };
-    }
-    Ok(())
 }
 
 /// The overlay's layers and the redb snapshot under them.
@@ -201,14 +107,6 @@ pub(crate) enum Freeze {
     /// A frozen layer is still being written (or its write failed).
     Busy,
 }
-
-/// A group at least 1/8 the size of the layer it joins is merged by
-/// rebuilding the map (`absorb`).
-const BULK_MERGE_RATIO: usize = 8;
-
-/// What a map entry and its two boxes cost beyond the bytes they hold,
-/// roughly (allocator headers, the map's node share).
-const ENTRY_OVERHEAD: usize = 64;
 
 impl Layers {
     fn absorb(&mut self, changes: Layer, lsn: Option<u64>) {
@@ -289,7 +187,7 @@ impl Overlay {
     /// Roughly the memory the active layer takes: a checkpoint is due once
     /// it reaches `checkpoint_bytes`, like the log.
     pub(crate) fn active_bytes(&self) -> usize {
-        self.read().active.bytes
+        self.read().active.bytes()
     }
 
     /// Checkpoint step 1: the active layer becomes the frozen one.
@@ -331,17 +229,77 @@ impl Overlay {
 mod tests {
     use super::*;
 
+    fn layer(changes: &[(TableId, &[u8], Option<&[u8]>)]) -> Layer {
+        let mut pending = Pending::default();
+        for (table, key, value) in changes {
+            pending.put(*table, key, *value);
+        }
+        pending.into_layer()
+    }
+
     #[test]
     fn newer_changes_win_and_deletions_hide() {
-        let mut older = Layer::default();
-        older.put(0, b"a", Some(b"1"));
-        older.put(0, b"b", Some(b"1"));
-        let mut newer = Layer::default();
-        newer.put(0, b"a", Some(b"2"));
-        newer.put(0, b"b", None);
-        older.absorb(newer);
+        let mut older = layer(&[(0, b"a", Some(b"1")), (0, b"b", Some(b"1"))]);
+        older.absorb(layer(&[(0, b"a", Some(b"2")), (0, b"b", None)]));
         assert_eq!(older.get(0, b"a"), Some(Some(&b"2"[..])));
         assert_eq!(older.get(0, b"b"), Some(None));
         assert_eq!(older.get(1, b"a"), None, "tables are apart");
+    }
+
+    #[test]
+    fn a_transaction_reads_its_newest_change() {
+        let mut pending = Pending::default();
+        pending.put(0, b"k", Some(b"1"));
+        pending.put(1, b"k", Some(b"other table"));
+        pending.put(0, b"k", Some(b"2"));
+        pending.put(0, b"gone", Some(b"x"));
+        pending.put(0, b"gone", None);
+        assert_eq!(pending.get(0, b"k"), Some(Some(&b"2"[..])));
+        assert_eq!(pending.get(0, b"gone"), Some(None));
+        assert_eq!(pending.get(0, b"never"), None);
+        let all = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+        assert_eq!(
+            pending.range(0, all),
+            vec![(&b"gone"[..], None), (&b"k"[..], Some(&b"2"[..]))]
+        );
+        let layer = pending.into_layer();
+        assert_eq!(layer.get(0, b"k"), Some(Some(&b"2"[..])));
+        assert_eq!(layer.get(1, b"k"), Some(Some(&b"other table"[..])));
+    }
+
+    /// Many small commits (a bot's pace) and a few large ones: every key
+    /// reads its newest value through the merged runs, ranges see each key
+    /// once, and the runs stay few.
+    #[test]
+    fn runs_merge_and_keep_the_newest_change() {
+        let mut active = Layer::default();
+        let mut expected = std::collections::BTreeMap::new();
+        for round in 0u32..2_000 {
+            let width = if round % 500 == 499 { 700 } else { 1 + round % 3 };
+            let mut changes = Vec::new();
+            for j in 0..width {
+                let key = format!("key-{:05}", (round * 7 + j * 13) % 3_000).into_bytes();
+                let value = (round % 17 != 0).then(|| format!("v{round}").into_bytes());
+                expected.insert(key.clone(), value.clone());
+                changes.push((key, value));
+            }
+            let mut pending = Pending::default();
+            for (key, value) in &changes {
+                pending.put(0, key, value.as_deref());
+            }
+            active.absorb(pending.into_layer());
+        }
+        assert!(active.runs() <= 12, "{} runs", active.runs());
+        for (key, value) in &expected {
+            assert_eq!(active.get(0, key), Some(value.as_deref()), "{key:?}");
+        }
+        let bounds = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+        let mut seen = std::collections::BTreeMap::new();
+        for source in active.ranges(0, bounds) {
+            for (key, value) in source {
+                seen.entry(key.to_vec()).or_insert(value.map(<[u8]>::to_vec));
+            }
+        }
+        assert_eq!(seen, expected);
     }
 }

@@ -1,0 +1,230 @@
+//! A layer of the overlay: committed changes as sorted runs of entries
+//! over shared chunks of bytes.
+//!
+//! A transaction's changes arrive as one chunk and one sorted run
+//! (`Pending::into_layer`). A layer keeps a few runs, oldest first, newer
+//! winning on a key both hold; when a run is no more than
+//! [`MERGE_RATIO`] times the size of the run after it, the two are merged
+//! (their entries, never their bytes). Run sizes then grow geometrically,
+//! so a layer holds O(log n) runs and a lookup costs a binary search in
+//! each.
+
+use std::cmp::Ordering;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use redb::WriteTransaction;
+
+use super::entry::Entry;
+use super::{META_TABLE, TableId};
+use crate::error::Result;
+use crate::tables::{self, DATA_TABLES};
+
+/// An older run at most this many times the size of the newer one after
+/// it is merged with it: few runs (a lookup searches each) against
+/// merging often. Measured with a point-read and a batch-write benchmark.
+const MERGE_RATIO: usize = 4;
+
+/// What an entry costs beyond its key and value bytes, roughly (its
+/// place in a run, a share of merged copies).
+const ENTRY_OVERHEAD: usize = 2 * size_of::<Entry>();
+
+/// Changes by table and key, the newest per key.
+#[derive(Clone, Default)]
+pub(crate) struct Layer {
+    /// The bytes of the changes; entries point into them by index.
+    chunks: Vec<Arc<Vec<u8>>>,
+    /// Oldest first; each sorted by table and key, one entry per key.
+    runs: Vec<Vec<Entry>>,
+    /// Roughly the memory its changes take (replaced changes included: an
+    /// upper bound, dropped with the layer).
+    bytes: usize,
+}
+
+impl Layer {
+    /// A layer of one chunk and one sorted run over it (entries of chunk 0).
+    pub(super) fn of_run(chunk: Vec<u8>, run: Vec<Entry>, entries_made: usize) -> Layer {
+        if run.is_empty() {
+            return Layer::default();
+        }
+        Layer {
+            bytes: chunk.len() + entries_made * ENTRY_OVERHEAD,
+            chunks: vec![Arc::new(chunk)],
+            runs: vec![run],
+        }
+    }
+
+    /// Roughly the memory it takes.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// How many runs it keeps (tests: they stay few).
+    #[cfg(test)]
+    pub(super) fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    fn chunk(&self, entry: &Entry) -> &[u8] {
+        &self.chunks[entry.chunk as usize]
+    }
+
+    fn key(&self, entry: &Entry) -> &[u8] {
+        entry.key(self.chunk(entry))
+    }
+
+    /// The change of `key`, if this layer has one (`Some(None)`: deleted).
+    pub(crate) fn get(&self, table: TableId, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.runs.iter().rev().find_map(|run| {
+            let at = run
+                .binary_search_by(|e| e.order(self.chunk(e), table, key))
+                .ok()?;
+            Some(run[at].value(self.chunk(&run[at])))
+        })
+    }
+
+    /// The changes of `table` within `bounds`, one sorted source per run,
+    /// newest first (a key may be in several; the first source wins).
+    pub(crate) fn ranges<'a>(
+        &'a self,
+        table: TableId,
+        bounds: (Bound<&[u8]>, Bound<&[u8]>),
+    ) -> impl Iterator<Item = impl DoubleEndedIterator<Item = Change<'a>> + use<'a>> + use<'a> {
+        let spans: Vec<&'a [Entry]> = self
+            .runs
+            .iter()
+            .rev()
+            .map(|run| {
+                let (start, end) = self.span(run, table, bounds);
+                &run[start..end]
+            })
+            .collect();
+        spans.into_iter().map(move |entries| {
+            entries.iter().map(move |e| {
+                let chunk = self.chunk(e);
+                (e.key(chunk), e.value(chunk))
+            })
+        })
+    }
+
+    /// The entries of `run` in `table` within `bounds`, as an index range.
+    fn span(&self, run: &[Entry], table: TableId, bounds: (Bound<&[u8]>, Bound<&[u8]>)) -> (usize, usize) {
+        let before = |e: &Entry, key: &[u8], inclusive: bool| match e.order(self.chunk(e), table, key) {
+            Ordering::Less => true,
+            Ordering::Equal => !inclusive,
+            Ordering::Greater => false,
+        };
+        let start = match bounds.0 {
+            Bound::Included(k) => run.partition_point(|e| before(e, k, true)),
+            Bound::Excluded(k) => run.partition_point(|e| before(e, k, false)),
+            Bound::Unbounded => run.partition_point(|e| e.table() < table),
+        };
+        let end = match bounds.1 {
+            Bound::Included(k) => run.partition_point(|e| before(e, k, false)),
+            Bound::Excluded(k) => run.partition_point(|e| before(e, k, true)),
+            Bound::Unbounded => run.partition_point(|e| e.table() <= table),
+        };
+        (start, end.max(start))
+    }
+
+    /// Moves `newer`'s changes into this layer; they win.
+    pub(super) fn absorb(&mut self, newer: Layer) {
+        if newer.is_empty() {
+            return;
+        }
+        let shift = u32::try_from(self.chunks.len()).unwrap_or(u32::MAX);
+        self.chunks.extend(newer.chunks);
+        self.bytes += newer.bytes;
+        for mut run in newer.runs {
+            if shift > 0 {
+                run.iter_mut().for_each(|e| e.chunk += shift);
+            }
+            self.runs.push(run);
+            self.merge_tail();
+        }
+    }
+
+    /// Merges the newest runs while the older is no more than
+    /// `MERGE_RATIO` times the newer.
+    fn merge_tail(&mut self) {
+        while let [.., older, newer] = &self.runs[..]
+            && older.len() <= MERGE_RATIO * newer.len()
+        {
+            let merged = self.merge(older, newer);
+            self.runs.truncate(self.runs.len() - 2);
+            self.runs.push(merged);
+        }
+    }
+
+    /// One sorted run of `older` and `newer`; on a key both hold, `newer`'s.
+    fn merge(&self, older: &[Entry], newer: &[Entry]) -> Vec<Entry> {
+        let mut merged = Vec::with_capacity(older.len() + newer.len());
+        let (mut o, mut n) = (older.iter().peekable(), newer.iter().peekable());
+        loop {
+            let order = match (o.peek(), n.peek()) {
+                (Some(a), Some(b)) => a.order(self.chunk(a), b.table(), self.key(b)),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => return merged,
+            };
+            match order {
+                Ordering::Less => merged.extend(o.next()),
+                Ordering::Greater => merged.extend(n.next()),
+                Ordering::Equal => {
+                    o.next();
+                    merged.extend(n.next());
+                }
+            }
+        }
+    }
+
+    /// Every change, newest per key, sorted by table and key.
+    fn all(&self) -> Vec<Entry> {
+        let mut runs = self.runs.iter();
+        let Some(first) = runs.next() else {
+            return Vec::new();
+        };
+        runs.fold(first.clone(), |older, newer| self.merge(&older, newer))
+    }
+
+    /// Writes every change into `txn`.
+    pub(crate) fn write_to(&self, txn: &WriteTransaction) -> Result<()> {
+        for changes in self.all().chunk_by(|a, b| a.table() == b.table()) {
+            let id = changes[0].table();
+            if id == META_TABLE {
+                self.write_meta(txn, changes)?;
+                continue;
+            }
+            let mut table = txn.open_table(DATA_TABLES[id])?;
+            for e in changes {
+                let chunk = self.chunk(e);
+                match e.value(chunk) {
+                    Some(v) => table.insert(e.key(chunk), v)?,
+                    None => table.remove(e.key(chunk))?,
+                };
+            }
+        }
+        Ok(())
+    }
+
+    fn write_meta(&self, txn: &WriteTransaction, changes: &[Entry]) -> Result<()> {
+        let mut meta = txn.open_table(tables::META)?;
+        for e in changes {
+            let chunk = self.chunk(e);
+            // Only `Tx::set_meta` writes here: UTF-8 names, 8-byte values.
+            let key = std::str::from_utf8(e.key(chunk)).unwrap_or_default();
+            match e.value(chunk).and_then(|v| <[u8; 8]>::try_from(v).ok()) {
+                Some(v) => meta.insert(key, u64::from_be_bytes(v))?,
+                None => meta.remove(key)?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// A key and its change (`None`: deleted).
+pub(crate) type Change<'a> = (&'a [u8], Option<&'a [u8]>);
