@@ -67,7 +67,9 @@ impl Entry {
 
     /// How this entry orders against `(table, key)`: by table, then key.
     pub(super) fn order(&self, chunk: &[u8], table: TableId, key: &[u8]) -> Ordering {
-        self.table().cmp(&table).then_with(|| self.key(chunk).cmp(key))
+        self.table()
+            .cmp(&table)
+            .then_with(|| self.key(chunk).cmp(key))
     }
 }
 

@@ -6,13 +6,18 @@
 //! winning on a key both hold; when a run is no more than
 //! [`MERGE_RATIO`] times the size of the run after it, the two are merged
 //! (their entries, never their bytes). Run sizes then grow geometrically,
-//! so a layer holds O(log n) runs and a lookup costs a binary search in
-//! each.
+//! so a layer holds O(log n) runs for range reads and checkpoints to merge.
+//! Point lookups go through a hash index of each key's newest entry, kept
+//! by `absorb` (a binary search per run made point reads 40% slower).
 
 use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use std::hash::BuildHasher;
+
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use redb::WriteTransaction;
 
 use super::entry::Entry;
@@ -26,8 +31,8 @@ use crate::tables::{self, DATA_TABLES};
 const MERGE_RATIO: usize = 4;
 
 /// What an entry costs beyond its key and value bytes, roughly (its
-/// place in a run, a share of merged copies).
-const ENTRY_OVERHEAD: usize = 2 * size_of::<Entry>();
+/// place in a run, a share of merged copies, its place in the index).
+const ENTRY_OVERHEAD: usize = 3 * size_of::<Entry>();
 
 /// Changes by table and key, the newest per key.
 #[derive(Clone, Default)]
@@ -36,21 +41,27 @@ pub(crate) struct Layer {
     chunks: Vec<Arc<Vec<u8>>>,
     /// Oldest first; each sorted by table and key, one entry per key.
     runs: Vec<Vec<Entry>>,
+    /// Each key's newest entry, once the layer has absorbed another (a
+    /// layer of one run is searched instead).
+    index: HashTable<Entry>,
+    hasher: RandomState,
     /// Roughly the memory its changes take (replaced changes included: an
     /// upper bound, dropped with the layer).
     bytes: usize,
 }
 
 impl Layer {
-    /// A layer of one chunk and one sorted run over it (entries of chunk 0).
-    pub(super) fn of_run(chunk: Vec<u8>, run: Vec<Entry>, entries_made: usize) -> Layer {
+    /// A layer of one sorted run over `chunks` (entries point into them by
+    /// their index in `chunks`).
+    pub(super) fn of_run(chunks: Vec<Vec<u8>>, run: Vec<Entry>, entries_made: usize) -> Layer {
         if run.is_empty() {
             return Layer::default();
         }
         Layer {
-            bytes: chunk.len() + entries_made * ENTRY_OVERHEAD,
-            chunks: vec![Arc::new(chunk)],
+            bytes: chunks.iter().map(Vec::len).sum::<usize>() + entries_made * ENTRY_OVERHEAD,
+            chunks: chunks.into_iter().map(Arc::new).collect(),
             runs: vec![run],
+            ..Layer::default()
         }
     }
 
@@ -79,12 +90,40 @@ impl Layer {
 
     /// The change of `key`, if this layer has one (`Some(None)`: deleted).
     pub(crate) fn get(&self, table: TableId, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.runs.iter().rev().find_map(|run| {
+        let entry = if self.index.is_empty() {
+            let run = self.runs.last()?;
             let at = run
                 .binary_search_by(|e| e.order(self.chunk(e), table, key))
                 .ok()?;
-            Some(run[at].value(self.chunk(&run[at])))
-        })
+            &run[at]
+        } else {
+            let hash = self.hasher.hash_one((table, key));
+            self.index
+                .find(hash, |e| e.order(self.chunk(e), table, key).is_eq())?
+        };
+        Some(entry.value(self.chunk(entry)))
+    }
+
+    /// Makes `entry` its key's newest in the index.
+    fn index(&mut self, entry: Entry) {
+        let Layer {
+            chunks,
+            index,
+            hasher,
+            ..
+        } = self;
+        let chunk = |e: &Entry| -> &[u8] { &chunks[e.chunk as usize] };
+        let hash = hasher.hash_one((entry.table(), entry.key(chunk(&entry))));
+        let key = entry.key(chunk(&entry));
+        let same = |e: &Entry| e.order(chunk(e), entry.table(), key).is_eq();
+        match index.find_mut(hash, same) {
+            Some(slot) => *slot = entry,
+            None => {
+                index.insert_unique(hash, entry, |e| {
+                    hasher.hash_one((e.table(), e.key(chunk(e))))
+                });
+            }
+        }
     }
 
     /// The changes of `table` within `bounds`, one sorted source per run,
@@ -112,12 +151,18 @@ impl Layer {
     }
 
     /// The entries of `run` in `table` within `bounds`, as an index range.
-    fn span(&self, run: &[Entry], table: TableId, bounds: (Bound<&[u8]>, Bound<&[u8]>)) -> (usize, usize) {
-        let before = |e: &Entry, key: &[u8], inclusive: bool| match e.order(self.chunk(e), table, key) {
-            Ordering::Less => true,
-            Ordering::Equal => !inclusive,
-            Ordering::Greater => false,
-        };
+    fn span(
+        &self,
+        run: &[Entry],
+        table: TableId,
+        bounds: (Bound<&[u8]>, Bound<&[u8]>),
+    ) -> (usize, usize) {
+        let before =
+            |e: &Entry, key: &[u8], inclusive: bool| match e.order(self.chunk(e), table, key) {
+                Ordering::Less => true,
+                Ordering::Equal => !inclusive,
+                Ordering::Greater => false,
+            };
         let start = match bounds.0 {
             Bound::Included(k) => run.partition_point(|e| before(e, k, true)),
             Bound::Excluded(k) => run.partition_point(|e| before(e, k, false)),
@@ -136,12 +181,19 @@ impl Layer {
         if newer.is_empty() {
             return;
         }
+        if self.index.is_empty() && !self.runs.is_empty() {
+            // A layer of one run gains its index when it first absorbs.
+            for entry in self.runs.concat() {
+                self.index(entry);
+            }
+        }
         let shift = u32::try_from(self.chunks.len()).unwrap_or(u32::MAX);
         self.chunks.extend(newer.chunks);
         self.bytes += newer.bytes;
         for mut run in newer.runs {
-            if shift > 0 {
-                run.iter_mut().for_each(|e| e.chunk += shift);
+            for entry in &mut run {
+                entry.chunk += shift;
+                self.index(*entry);
             }
             self.runs.push(run);
             self.merge_tail();

@@ -275,7 +275,11 @@ mod tests {
         let mut active = Layer::default();
         let mut expected = std::collections::BTreeMap::new();
         for round in 0u32..2_000 {
-            let width = if round % 500 == 499 { 700 } else { 1 + round % 3 };
+            let width = if round % 500 == 499 {
+                700
+            } else {
+                1 + round % 3
+            };
             let mut changes = Vec::new();
             for j in 0..width {
                 let key = format!("key-{:05}", (round * 7 + j * 13) % 3_000).into_bytes();
@@ -297,7 +301,8 @@ mod tests {
         let mut seen = std::collections::BTreeMap::new();
         for source in active.ranges(0, bounds) {
             for (key, value) in source {
-                seen.entry(key.to_vec()).or_insert(value.map(<[u8]>::to_vec));
+                seen.entry(key.to_vec())
+                    .or_insert(value.map(<[u8]>::to_vec));
             }
         }
         assert_eq!(seen, expected);
