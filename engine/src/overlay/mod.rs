@@ -229,7 +229,10 @@ impl Overlay {
 mod tests {
     use super::*;
 
-    fn layer(changes: &[(TableId, &[u8], Option<&[u8]>)]) -> Layer {
+    /// A change of a test: table, key, value (`None`: deleted).
+    type TestChange<'a> = (TableId, &'a [u8], Option<&'a [u8]>);
+
+    fn layer(changes: &[TestChange<'_>]) -> Layer {
         let mut pending = Pending::default();
         for (table, key, value) in changes {
             pending.put(*table, key, *value);
