@@ -47,6 +47,16 @@ impl Entry {
         }
     }
 
+    /// Its key and value bytes.
+    pub(super) fn size(&self) -> usize {
+        self.key_len as usize
+            + if self.value_len == DELETED {
+                0
+            } else {
+                self.value_len as usize
+            }
+    }
+
     pub(super) fn table(&self) -> TableId {
         self.table as TableId
     }

@@ -310,4 +310,39 @@ mod tests {
         }
         assert_eq!(seen, expected);
     }
+
+    /// A layer rewriting the same keys keeps about what it holds, not
+    /// everything written to it, and still reads every key's newest value.
+    #[test]
+    fn replaced_values_are_reclaimed() {
+        let mut active = Layer::default();
+        let value = |round: usize, key: usize| vec![(round * 31 + key) as u8; 1024];
+        for round in 0..300 {
+            let mut pending = Pending::default();
+            for key in 0..100 {
+                pending.put(
+                    0,
+                    format!("session-{key:03}").as_bytes(),
+                    Some(&value(round, key)),
+                );
+            }
+            active.absorb(pending.into_layer());
+        }
+        // 100 sessions of 1 KiB live; 30 MiB were written.
+        assert!(active.bytes() < 4 << 20, "{} bytes", active.bytes());
+        for key in 0..100 {
+            let newest = value(299, key);
+            assert_eq!(
+                active.get(0, format!("session-{key:03}").as_bytes()),
+                Some(Some(&newest[..]))
+            );
+        }
+        let all = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+        let first = active.ranges(0, all).next().map(|run| run.count());
+        assert_eq!(
+            first,
+            Some(100),
+            "one run of the newest entries after a reclaim"
+        );
+    }
 }

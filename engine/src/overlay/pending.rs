@@ -114,11 +114,15 @@ impl Pending {
     /// The changes as a layer: the newest per key, sorted.
     pub(crate) fn into_layer(self) -> Layer {
         let Pending {
-            chunks,
+            mut chunks,
             entries,
             newest,
             ..
         } = self;
+        // In place for the allocator (a shrink splits the block): a layer
+        // keeps its chunks until the checkpoint, and doubling left up to
+        // half of each unused.
+        chunks.iter_mut().for_each(Vec::shrink_to_fit);
         let made = entries.len();
         let mut run: Vec<Entry> = if newest.len() == made {
             entries
