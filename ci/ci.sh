@@ -9,7 +9,8 @@
 # each). The third-party crate is outside the workspace with its own lock file,
 # so it cannot share that build (its own feature set, like any author's crate):
 # it builds last, in its own target dir, after the workspace's is removed, so
-# the disk holds one build at a time. No step builds another profile: the fuzz
+# the disk holds one build at a time (run this in a clean clone if you want
+# to keep your own target/debug). No step builds another profile: the fuzz
 # targets' committed inputs are replayed by `cargo test`
 # (conformance/lab/tests/fuzz_inputs.rs), and long budgets (fuzzing, crash
 # loops, fault sweeps, model runs, benchmarks) are opt-in commands
