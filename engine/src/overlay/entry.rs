@@ -23,16 +23,30 @@ pub(crate) struct Entry {
 /// value has it.
 const DELETED: u32 = u32::MAX;
 
+/// A chunk takes changes until it holds this much; then a new one starts.
+/// Small enough for the allocator to serve chunks from its heap and reuse
+/// them: one growing buffer per large batch was served by `mmap`, and each
+/// batch faulted its pages in afresh (3x the page faults on 1 KiB rows).
+const CHUNK_BYTES: usize = 32 * 1024;
+
 impl Entry {
-    /// Appends `key` and `value` to `chunk` (number `chunk_id`) and returns
-    /// the entry that points at them.
+    /// Appends `key` and `value` to the last of `chunks` (a new one once it
+    /// holds [`CHUNK_BYTES`]) and returns the entry that points at them.
     pub(super) fn append(
-        chunk: &mut Vec<u8>,
-        chunk_id: u32,
+        chunks: &mut Vec<Vec<u8>>,
         table: TableId,
         key: &[u8],
         value: Option<&[u8]>,
     ) -> Entry {
+        let size = key.len() + value.map_or(0, <[u8]>::len);
+        if chunks
+            .last()
+            .is_none_or(|c| !c.is_empty() && c.len() + size > CHUNK_BYTES)
+        {
+            chunks.push(Vec::new());
+        }
+        let id = u32::try_from(chunks.len() - 1).unwrap_or(u32::MAX);
+        let chunk = chunks.last_mut().expect("a chunk was just ensured");
         let at = chunk.len();
         chunk.extend_from_slice(key);
         if let Some(value) = value {
@@ -40,7 +54,7 @@ impl Entry {
         }
         Entry {
             at,
-            chunk: chunk_id,
+            chunk: id,
             table: table as u32,
             key_len: length(key.len()),
             value_len: value.map_or(DELETED, |v| length(v.len()).min(DELETED - 1)),

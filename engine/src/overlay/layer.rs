@@ -44,9 +44,6 @@ const ENTRY_OVERHEAD: usize = 3 * size_of::<Entry>();
 /// Replaced bytes are reclaimed only once the chunks hold this much.
 const RECLAIM_BYTES: usize = 1 << 20;
 
-/// The size of the chunks a reclaim copies into.
-const RECLAIM_CHUNK: usize = 32 * 1024;
-
 /// Changes by table and key, the newest per key.
 #[derive(Clone, Default)]
 pub(crate) struct Layer {
@@ -70,10 +67,14 @@ pub(crate) struct Layer {
 impl Layer {
     /// A layer of one sorted run over `chunks` (entries point into them by
     /// their index in `chunks`).
-    pub(super) fn of_run(chunks: Vec<Vec<u8>>, run: Vec<Entry>, entries_made: usize) -> Layer {
+    pub(super) fn of_run(mut chunks: Vec<Vec<u8>>, run: Vec<Entry>, entries_made: usize) -> Layer {
         if run.is_empty() {
             return Layer::default();
         }
+        // In place for the allocator (a shrink splits the block): a layer
+        // keeps its chunks until the checkpoint, and doubling left up to
+        // half of each unused.
+        chunks.iter_mut().for_each(Vec::shrink_to_fit);
         Layer {
             stored: chunks.iter().map(Vec::capacity).sum(),
             entries: entries_made,
@@ -132,8 +133,8 @@ impl Layer {
             ..
         } = self;
         let chunk = |e: &Entry| -> &[u8] { &chunks[e.chunk as usize] };
-        let hash = hasher.hash_one((entry.table(), entry.key(chunk(&entry))));
         let key = entry.key(chunk(&entry));
+        let hash = hasher.hash_one((entry.table(), key));
         let same = |e: &Entry| e.order(chunk(e), entry.table(), key).is_eq();
         *live += entry.size();
         match index.find_mut(hash, same) {
@@ -204,11 +205,9 @@ impl Layer {
         if newer.is_empty() {
             return;
         }
-        if self.index.is_empty() && !self.runs.is_empty() {
+        if self.index.is_empty() {
             // A layer of one run gains its index when it first absorbs.
-            for entry in self.runs.concat() {
-                self.index(entry);
-            }
+            self.reindex();
         }
         let shift = u32::try_from(self.chunks.len()).unwrap_or(u32::MAX);
         self.chunks.extend(newer.chunks);
@@ -231,35 +230,27 @@ impl Layer {
     /// (a pinned copy of the layer keeps its own).
     fn reclaim(&mut self) {
         let newest = self.all();
-        let mut chunks: Vec<Vec<u8>> = Vec::new();
-        let mut run = Vec::with_capacity(newest.len());
-        for e in &newest {
-            let (key, value) = (self.key(e), e.value(self.chunk(e)));
-            if chunks
-                .last()
-                .is_none_or(|c| c.len() + e.size() > RECLAIM_CHUNK && !c.is_empty())
-            {
-                chunks.push(Vec::with_capacity(RECLAIM_CHUNK.max(e.size())));
-            }
-            let id = u32::try_from(chunks.len() - 1).unwrap_or(u32::MAX);
-            if let Some(chunk) = chunks.last_mut() {
-                run.push(Entry::append(chunk, id, e.table(), key, value));
-            }
-        }
-        if let Some(last) = chunks.last_mut() {
-            last.shrink_to_fit();
-        }
-        let fresh = Layer::of_run(chunks, run, newest.len());
-        let mut index = std::mem::take(&mut self.index);
-        index.clear();
+        let mut chunks = Vec::new();
+        let run = newest
+            .iter()
+            .map(|e| Entry::append(&mut chunks, e.table(), self.key(e), e.value(self.chunk(e))))
+            .collect();
         *self = Layer {
-            index,
             hasher: self.hasher,
-            ..fresh
+            ..Layer::of_run(chunks, run, newest.len())
         };
-        for entry in self.runs.concat() {
-            self.index(entry);
+        self.reindex();
+    }
+
+    /// Indexes every entry of the runs afresh.
+    fn reindex(&mut self) {
+        self.index.clear();
+        self.live = 0;
+        let runs = std::mem::take(&mut self.runs);
+        for entry in runs.iter().flatten() {
+            self.index(*entry);
         }
+        self.runs = runs;
     }
 
     /// Merges the newest runs while the older is no more than

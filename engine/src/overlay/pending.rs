@@ -13,12 +13,6 @@ use super::TableId;
 use super::entry::Entry;
 use super::layer::{Change, Layer};
 
-/// A chunk takes changes until it holds this much; then a new one starts.
-/// Small enough for the allocator to serve chunks from its heap and reuse
-/// them: one growing buffer per large batch was served by `mmap`, and each
-/// batch faulted its pages in afresh (3x the page faults on 1 KiB rows).
-const CHUNK_BYTES: usize = 32 * 1024;
-
 /// A transaction's changes, in the order made.
 pub(crate) struct Pending {
     chunks: Vec<Vec<u8>>,
@@ -46,24 +40,13 @@ impl Default for Pending {
 impl Pending {
     /// Records a change (replacing an earlier one of the same key).
     pub(crate) fn put(&mut self, table: TableId, key: &[u8], value: Option<&[u8]>) {
-        let size = key.len() + value.map_or(0, <[u8]>::len);
-        if self
-            .chunks
-            .last()
-            .is_none_or(|c| !c.is_empty() && c.len() + size > CHUNK_BYTES)
-        {
-            self.chunks.push(Vec::new());
-        }
-        let id = u32::try_from(self.chunks.len() - 1).unwrap_or(u32::MAX);
         let Pending {
             chunks,
             entries,
             newest,
             hasher,
         } = self;
-        if let Some(chunk) = chunks.last_mut() {
-            entries.push(Entry::append(chunk, id, table, key, value));
-        }
+        entries.push(Entry::append(chunks, table, key, value));
         let index = entries.len() - 1;
         let hash = hasher.hash_one((table, key));
         let chunk = |e: &Entry| -> &[u8] { &chunks[e.chunk as usize] };
@@ -114,15 +97,11 @@ impl Pending {
     /// The changes as a layer: the newest per key, sorted.
     pub(crate) fn into_layer(self) -> Layer {
         let Pending {
-            mut chunks,
+            chunks,
             entries,
             newest,
             ..
         } = self;
-        // In place for the allocator (a shrink splits the block): a layer
-        // keeps its chunks until the checkpoint, and doubling left up to
-        // half of each unused.
-        chunks.iter_mut().for_each(Vec::shrink_to_fit);
         let made = entries.len();
         let mut run: Vec<Entry> = if newest.len() == made {
             entries
