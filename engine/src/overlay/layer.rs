@@ -18,16 +18,15 @@
 //! without this, rewriting 4,000 sessions of 1 KiB kept 2.6x the memory).
 
 use std::cmp::Ordering;
-use std::ops::Bound;
-use std::sync::Arc;
-
 use std::hash::BuildHasher;
+use std::ops::Bound;
 
+use bytes::Bytes;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use redb::WriteTransaction;
 
-use super::entry::Entry;
+use super::entry::{Chunks, Entry};
 use super::{META_TABLE, TableId};
 use crate::error::Result;
 use crate::tables::{self, DATA_TABLES};
@@ -47,15 +46,15 @@ const RECLAIM_BYTES: usize = 1 << 20;
 /// Changes by table and key, the newest per key.
 #[derive(Clone, Default)]
 pub(crate) struct Layer {
-    /// The bytes of the changes; entries point into them by index.
-    chunks: Vec<Arc<Vec<u8>>>,
+    /// The bytes of the changes; entries point into them.
+    chunks: Chunks<Bytes>,
     /// Oldest first; each sorted by table and key, one entry per key.
     runs: Vec<Vec<Entry>>,
     /// Each key's newest entry, once the layer has absorbed another (a
     /// layer of one run is searched instead).
     index: HashTable<Entry>,
     hasher: RandomState,
-    /// The chunks' allocated bytes.
+    /// The chunks' bytes.
     stored: usize,
     /// The key and value bytes of the entries in `index`.
     live: usize,
@@ -65,20 +64,15 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
-    /// A layer of one sorted run over `chunks` (entries point into them by
-    /// their index in `chunks`).
-    pub(super) fn of_run(mut chunks: Vec<Vec<u8>>, run: Vec<Entry>, entries_made: usize) -> Layer {
+    /// A layer of one sorted run over `chunks`.
+    pub(super) fn of_run(chunks: Chunks<Bytes>, run: Vec<Entry>, entries_made: usize) -> Layer {
         if run.is_empty() {
             return Layer::default();
         }
-        // In place for the allocator (a shrink splits the block): a layer
-        // keeps its chunks until the checkpoint, and doubling left up to
-        // half of each unused.
-        chunks.iter_mut().for_each(Vec::shrink_to_fit);
         Layer {
-            stored: chunks.iter().map(Vec::capacity).sum(),
+            stored: chunks.bytes(),
             entries: entries_made,
-            chunks: chunks.into_iter().map(Arc::new).collect(),
+            chunks,
             runs: vec![run],
             ..Layer::default()
         }
@@ -99,28 +93,20 @@ impl Layer {
         self.runs.len()
     }
 
-    fn chunk(&self, entry: &Entry) -> &[u8] {
-        &self.chunks[entry.chunk as usize]
-    }
-
-    fn key(&self, entry: &Entry) -> &[u8] {
-        entry.key(self.chunk(entry))
-    }
-
     /// The change of `key`, if this layer has one (`Some(None)`: deleted).
     pub(crate) fn get(&self, table: TableId, key: &[u8]) -> Option<Option<&[u8]>> {
         let entry = if self.index.is_empty() {
             let run = self.runs.last()?;
             let at = run
-                .binary_search_by(|e| e.order(self.chunk(e), table, key))
+                .binary_search_by(|e| self.chunks.order(e, table, key))
                 .ok()?;
             &run[at]
         } else {
             let hash = self.hasher.hash_one((table, key));
             self.index
-                .find(hash, |e| e.order(self.chunk(e), table, key).is_eq())?
+                .find(hash, |e| self.chunks.order(e, table, key).is_eq())?
         };
-        Some(entry.value(self.chunk(entry)))
+        Some(self.chunks.value(entry))
     }
 
     /// Makes `entry` its key's newest in the index.
@@ -132,10 +118,9 @@ impl Layer {
             live,
             ..
         } = self;
-        let chunk = |e: &Entry| -> &[u8] { &chunks[e.chunk as usize] };
-        let key = entry.key(chunk(&entry));
+        let key = chunks.key(&entry);
         let hash = hasher.hash_one((entry.table(), key));
-        let same = |e: &Entry| e.order(chunk(e), entry.table(), key).is_eq();
+        let same = |e: &Entry| chunks.order(e, entry.table(), key).is_eq();
         *live += entry.size();
         match index.find_mut(hash, same) {
             Some(slot) => {
@@ -143,9 +128,7 @@ impl Layer {
                 *slot = entry;
             }
             None => {
-                index.insert_unique(hash, entry, |e| {
-                    hasher.hash_one((e.table(), e.key(chunk(e))))
-                });
+                index.insert_unique(hash, entry, |e| hasher.hash_one((e.table(), chunks.key(e))));
             }
         }
     }
@@ -167,10 +150,9 @@ impl Layer {
             })
             .collect();
         spans.into_iter().map(move |entries| {
-            entries.iter().map(move |e| {
-                let chunk = self.chunk(e);
-                (e.key(chunk), e.value(chunk))
-            })
+            entries
+                .iter()
+                .map(move |e| (self.chunks.key(e), self.chunks.value(e)))
         })
     }
 
@@ -181,12 +163,12 @@ impl Layer {
         table: TableId,
         bounds: (Bound<&[u8]>, Bound<&[u8]>),
     ) -> (usize, usize) {
-        let before =
-            |e: &Entry, key: &[u8], inclusive: bool| match e.order(self.chunk(e), table, key) {
-                Ordering::Less => true,
-                Ordering::Equal => !inclusive,
-                Ordering::Greater => false,
-            };
+        let before = |e: &Entry, key: &[u8], inclusive: bool| match self.chunks.order(e, table, key)
+        {
+            Ordering::Less => true,
+            Ordering::Equal => !inclusive,
+            Ordering::Greater => false,
+        };
         let start = match bounds.0 {
             Bound::Included(k) => run.partition_point(|e| before(e, k, true)),
             Bound::Excluded(k) => run.partition_point(|e| before(e, k, false)),
@@ -209,13 +191,12 @@ impl Layer {
             // A layer of one run gains its index when it first absorbs.
             self.reindex();
         }
-        let shift = u32::try_from(self.chunks.len()).unwrap_or(u32::MAX);
-        self.chunks.extend(newer.chunks);
+        let shift = self.chunks.extend(newer.chunks);
         self.stored += newer.stored;
         self.entries += newer.entries;
         for mut run in newer.runs {
             for entry in &mut run {
-                entry.chunk += shift;
+                shift.apply(entry);
                 self.index(*entry);
             }
             self.runs.push(run);
@@ -230,14 +211,14 @@ impl Layer {
     /// (a pinned copy of the layer keeps its own).
     fn reclaim(&mut self) {
         let newest = self.all();
-        let mut chunks = Vec::new();
+        let mut chunks = Chunks::default();
         let run = newest
             .iter()
-            .map(|e| Entry::append(&mut chunks, e.table(), self.key(e), e.value(self.chunk(e))))
+            .map(|e| chunks.append(e.table(), self.chunks.key(e), self.chunks.value(e)))
             .collect();
         *self = Layer {
             hasher: self.hasher,
-            ..Layer::of_run(chunks, run, newest.len())
+            ..Layer::of_run(chunks.share(), run, newest.len())
         };
         self.reindex();
     }
@@ -271,7 +252,7 @@ impl Layer {
         let (mut o, mut n) = (older.iter().peekable(), newer.iter().peekable());
         loop {
             let order = match (o.peek(), n.peek()) {
-                (Some(a), Some(b)) => a.order(self.chunk(a), b.table(), self.key(b)),
+                (Some(a), Some(b)) => self.chunks.order_entries(a, b),
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => return merged,
@@ -306,10 +287,9 @@ impl Layer {
             }
             let mut table = txn.open_table(DATA_TABLES[id])?;
             for e in changes {
-                let chunk = self.chunk(e);
-                match e.value(chunk) {
-                    Some(v) => table.insert(e.key(chunk), v)?,
-                    None => table.remove(e.key(chunk))?,
+                match self.chunks.value(e) {
+                    Some(v) => table.insert(self.chunks.key(e), v)?,
+                    None => table.remove(self.chunks.key(e))?,
                 };
             }
         }
@@ -319,10 +299,13 @@ impl Layer {
     fn write_meta(&self, txn: &WriteTransaction, changes: &[Entry]) -> Result<()> {
         let mut meta = txn.open_table(tables::META)?;
         for e in changes {
-            let chunk = self.chunk(e);
             // Only `Tx::set_meta` writes here: UTF-8 names, 8-byte values.
-            let key = std::str::from_utf8(e.key(chunk)).unwrap_or_default();
-            match e.value(chunk).and_then(|v| <[u8; 8]>::try_from(v).ok()) {
+            let key = std::str::from_utf8(self.chunks.key(e)).unwrap_or_default();
+            match self
+                .chunks
+                .value(e)
+                .and_then(|v| <[u8; 8]>::try_from(v).ok())
+            {
                 Some(v) => meta.insert(key, u64::from_be_bytes(v))?,
                 None => meta.remove(key)?,
             };

@@ -270,6 +270,32 @@ mod tests {
         assert_eq!(layer.get(1, b"k"), Some(Some(&b"other table"[..])));
     }
 
+    /// Empty keys and values have no bytes in a chunk, and a value larger
+    /// than a chunk gets one of its own; all read back, through a
+    /// transaction, a layer and a merge of layers.
+    #[test]
+    fn empty_and_large_keys_and_values_read_back() {
+        let large = vec![7u8; 100 * 1024];
+        let changes: [TestChange<'_>; 4] = [
+            (0, b"", Some(b"empty key")),
+            (0, b"empty value", Some(b"")),
+            (0, b"large", Some(&large)),
+            (0, b"after large", Some(b"small")),
+        ];
+        let mut pending = Pending::default();
+        for (table, key, value) in changes {
+            pending.put(table, key, value);
+        }
+        for (_, key, value) in changes {
+            assert_eq!(pending.get(0, key), Some(value), "{key:?}");
+        }
+        let mut merged = layer(&[(0, b"other", Some(b"1"))]);
+        merged.absorb(pending.into_layer());
+        for (_, key, value) in changes {
+            assert_eq!(merged.get(0, key), Some(value), "{key:?}");
+        }
+    }
+
     /// Many small commits (a bot's pace) and a few large ones: every key
     /// reads its newest value through the merged runs, ranges see each key
     /// once, and the runs stay few.

@@ -10,12 +10,12 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 use super::TableId;
-use super::entry::Entry;
+use super::entry::{Chunks, Entry};
 use super::layer::{Change, Layer};
 
 /// A transaction's changes, in the order made.
 pub(crate) struct Pending {
-    chunks: Vec<Vec<u8>>,
+    chunks: Chunks<Vec<u8>>,
     /// Every change made; a later change of a key supersedes the earlier.
     entries: Vec<Entry>,
     /// The index in `entries` of each key's newest change.
@@ -29,7 +29,7 @@ pub(crate) struct Pending {
 impl Default for Pending {
     fn default() -> Self {
         Pending {
-            chunks: Vec::new(),
+            chunks: Chunks::default(),
             entries: Vec::new(),
             newest: HashTable::new(),
             hasher: RandomState::default(),
@@ -46,34 +46,28 @@ impl Pending {
             newest,
             hasher,
         } = self;
-        entries.push(Entry::append(chunks, table, key, value));
+        entries.push(chunks.append(table, key, value));
         let index = entries.len() - 1;
         let hash = hasher.hash_one((table, key));
-        let chunk = |e: &Entry| -> &[u8] { &chunks[e.chunk as usize] };
-        let same = |&i: &usize| entries[i].order(chunk(&entries[i]), table, key).is_eq();
+        let same = |&i: &usize| chunks.order(&entries[i], table, key).is_eq();
         match newest.find_mut(hash, same) {
             Some(slot) => *slot = index,
             None => {
                 newest.insert_unique(hash, index, |&i| {
-                    hasher.hash_one((entries[i].table(), entries[i].key(chunk(&entries[i]))))
+                    hasher.hash_one((entries[i].table(), chunks.key(&entries[i])))
                 });
             }
         }
-    }
-
-    fn chunk(&self, entry: &Entry) -> &[u8] {
-        &self.chunks[entry.chunk as usize]
     }
 
     /// The change of `key`, if this transaction made one (`Some(None)`:
     /// deleted).
     pub(crate) fn get(&self, table: TableId, key: &[u8]) -> Option<Option<&[u8]>> {
         let hash = self.hasher.hash_one((table, key));
-        let e = &self.entries[*self.newest.find(hash, |&i| {
-            let e = &self.entries[i];
-            e.order(self.chunk(e), table, key).is_eq()
-        })?];
-        Some(e.value(self.chunk(e)))
+        let i = self.newest.find(hash, |&i| {
+            self.chunks.order(&self.entries[i], table, key).is_eq()
+        })?;
+        Some(self.chunks.value(&self.entries[*i]))
     }
 
     /// The changes of `table` within `bounds`, in key order.
@@ -87,7 +81,7 @@ impl Pending {
             .iter()
             .map(|&i| &self.entries[i])
             .filter(|e| e.table() == table)
-            .map(|e| (e.key(self.chunk(e)), e.value(self.chunk(e))))
+            .map(|e| (self.chunks.key(e), self.chunks.value(e)))
             .filter(|(key, _)| RangeBounds::<[u8]>::contains(&bounds, *key))
             .collect();
         found.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -108,8 +102,7 @@ impl Pending {
         } else {
             newest.iter().map(|&i| entries[i]).collect()
         };
-        let chunk = |e: &Entry| -> &[u8] { &chunks[e.chunk as usize] };
-        run.sort_unstable_by(|a, b| a.order(chunk(a), b.table(), b.key(chunk(b))));
-        Layer::of_run(chunks, run, made)
+        run.sort_unstable_by(|a, b| chunks.order_entries(a, b));
+        Layer::of_run(chunks.share(), run, made)
     }
 }
