@@ -18,7 +18,7 @@ use redb::{ReadableTable, TableHandle, WriteTransaction};
 
 use crate::error::Result;
 use crate::log::format::RecordBuf;
-use crate::overlay::{Layer, Layers, META_TABLE, Pending, TableId, table_id};
+use crate::overlay::{Layer, Layers, META_TABLE, Pending, Probe, TableId, table_id};
 use crate::tables::{self, Table};
 use crate::view::{Bounds, ReadRows, RowIter, Rows, Val};
 
@@ -83,14 +83,15 @@ impl<'a> Tx<'a> {
         match &self.target {
             Target::Redb(txn) => Ok(txn.open_table(tables::META)?.get(key)?.map(|v| v.value())),
             Target::Overlay { layers, pending } => {
+                let probe = Probe::new(META_TABLE, key.as_bytes());
                 let layered = pending
                     .borrow()
-                    .get(META_TABLE, key.as_bytes())
+                    .get(&probe)
                     .map(|v| v.map(<[u8]>::to_vec))
                     .or_else(|| {
                         layers
                             .newest_first(true)
-                            .find_map(|l| l.get(META_TABLE, key.as_bytes()))
+                            .find_map(|l| l.get(&probe))
                             .map(|v| v.map(<[u8]>::to_vec))
                     });
                 match layered {

@@ -13,7 +13,7 @@ use std::ops::Bound;
 use redb::{AccessGuard, ReadOnlyTable, ReadTransaction};
 
 use crate::error::Result;
-use crate::overlay::{Layer, Layers, Pending, TableId, table_id};
+use crate::overlay::{Layer, Layers, Pending, Probe, TableId, table_id};
 use crate::tables::Table;
 
 /// Key bounds of a range read.
@@ -141,13 +141,14 @@ impl<'a> Layered<'a> {
 
     /// The newest change of `key`, if a layer has one.
     fn get(&self, key: &[u8]) -> Option<Option<Val<'a>>> {
+        let probe = Probe::new(self.table, key);
         if let Some(pending) = self.pending
-            && let Some(change) = pending.borrow().get(self.table, key)
+            && let Some(change) = pending.borrow().get(&probe)
         {
             return Some(change.map(|v| Val::Copied(v.into())));
         }
         self.newest_first()
-            .find_map(|layer| layer.get(self.table, key))
+            .find_map(|layer| layer.get(&probe))
             .map(|change| change.map(Val::Layered))
     }
 

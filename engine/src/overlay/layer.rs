@@ -18,16 +18,14 @@
 //! without this, rewriting 4,000 sessions of 1 KiB kept 2.6x the memory).
 
 use std::cmp::Ordering;
-use std::hash::BuildHasher;
 use std::ops::Bound;
 
 use bytes::Bytes;
-use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use redb::WriteTransaction;
 
 use super::entry::{Chunks, Entry};
-use super::{META_TABLE, TableId};
+use super::{META_TABLE, Probe, TableId, hash};
 use crate::error::Result;
 use crate::tables::{self, DATA_TABLES};
 
@@ -53,7 +51,6 @@ pub(crate) struct Layer {
     /// Each key's newest entry, once the layer has absorbed another (a
     /// layer of one run is searched instead).
     index: HashTable<Entry>,
-    hasher: RandomState,
     /// The chunks' bytes.
     stored: usize,
     /// The key and value bytes of the entries in `index`.
@@ -94,7 +91,8 @@ impl Layer {
     }
 
     /// The change of `key`, if this layer has one (`Some(None)`: deleted).
-    pub(crate) fn get(&self, table: TableId, key: &[u8]) -> Option<Option<&[u8]>> {
+    pub(crate) fn get(&self, probe: &Probe<'_>) -> Option<Option<&[u8]>> {
+        let Probe { table, key, hash } = *probe;
         let entry = if self.index.is_empty() {
             let run = self.runs.last()?;
             let at = run
@@ -102,7 +100,6 @@ impl Layer {
                 .ok()?;
             &run[at]
         } else {
-            let hash = self.hasher.hash_one((table, key));
             self.index
                 .find(hash, |e| self.chunks.order(e, table, key).is_eq())?
         };
@@ -114,21 +111,20 @@ impl Layer {
         let Layer {
             chunks,
             index,
-            hasher,
             live,
             ..
         } = self;
         let key = chunks.key(&entry);
-        let hash = hasher.hash_one((entry.table(), key));
+        let hashed = hash(entry.table(), key);
         let same = |e: &Entry| chunks.order(e, entry.table(), key).is_eq();
         *live += entry.size();
-        match index.find_mut(hash, same) {
+        match index.find_mut(hashed, same) {
             Some(slot) => {
                 *live -= slot.size();
                 *slot = entry;
             }
             None => {
-                index.insert_unique(hash, entry, |e| hasher.hash_one((e.table(), chunks.key(e))));
+                index.insert_unique(hashed, entry, |e| hash(e.table(), chunks.key(e)));
             }
         }
     }
@@ -216,10 +212,7 @@ impl Layer {
             .iter()
             .map(|e| chunks.append(e.table(), self.chunks.key(e), self.chunks.value(e)))
             .collect();
-        *self = Layer {
-            hasher: self.hasher,
-            ..Layer::of_run(chunks.share(), run, newest.len())
-        };
+        *self = Layer::of_run(chunks.share(), run, newest.len());
         self.reindex();
     }
 

@@ -3,15 +3,13 @@
 //! (a request reads its own writes: read-modify-write batches look up
 //! every key they write).
 
-use std::hash::BuildHasher;
 use std::ops::{Bound, RangeBounds};
 
-use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
-use super::TableId;
 use super::entry::{Chunks, Entry};
 use super::layer::{Change, Layer};
+use super::{Probe, TableId, hash};
 
 /// A transaction's changes, in the order made.
 pub(crate) struct Pending {
@@ -20,10 +18,6 @@ pub(crate) struct Pending {
     entries: Vec<Entry>,
     /// The index in `entries` of each key's newest change.
     newest: HashTable<usize>,
-    /// foldhash (hashbrown's default), randomly seeded: keys come from the
-    /// network, so a fixed hash would let crafted keys collide. SipHash
-    /// (std's) was a fifth of a batch write's instructions.
-    hasher: RandomState,
 }
 
 impl Default for Pending {
@@ -32,7 +26,6 @@ impl Default for Pending {
             chunks: Chunks::default(),
             entries: Vec::new(),
             newest: HashTable::new(),
-            hasher: RandomState::default(),
         }
     }
 }
@@ -44,17 +37,16 @@ impl Pending {
             chunks,
             entries,
             newest,
-            hasher,
         } = self;
         entries.push(chunks.append(table, key, value));
         let index = entries.len() - 1;
-        let hash = hasher.hash_one((table, key));
+        let hashed = hash(table, key);
         let same = |&i: &usize| chunks.order(&entries[i], table, key).is_eq();
-        match newest.find_mut(hash, same) {
+        match newest.find_mut(hashed, same) {
             Some(slot) => *slot = index,
             None => {
-                newest.insert_unique(hash, index, |&i| {
-                    hasher.hash_one((entries[i].table(), chunks.key(&entries[i])))
+                newest.insert_unique(hashed, index, |&i| {
+                    hash(entries[i].table(), chunks.key(&entries[i]))
                 });
             }
         }
@@ -62,10 +54,11 @@ impl Pending {
 
     /// The change of `key`, if this transaction made one (`Some(None)`:
     /// deleted).
-    pub(crate) fn get(&self, table: TableId, key: &[u8]) -> Option<Option<&[u8]>> {
-        let hash = self.hasher.hash_one((table, key));
-        let i = self.newest.find(hash, |&i| {
-            self.chunks.order(&self.entries[i], table, key).is_eq()
+    pub(crate) fn get(&self, probe: &Probe<'_>) -> Option<Option<&[u8]>> {
+        let i = self.newest.find(probe.hash, |&i| {
+            self.chunks
+                .order(&self.entries[i], probe.table, probe.key)
+                .is_eq()
         })?;
         Some(self.chunks.value(&self.entries[*i]))
     }
