@@ -14,7 +14,7 @@ use crate::rows::delete_where;
 use crate::tables::MSG_SECRETS;
 
 fn secret_key(account: &Key, chat: &str, sender: &str, msg_id: &str) -> Key {
-    account.clone().message(chat, sender, msg_id)
+    account.message(chat, sender, msg_id)
 }
 
 // Every method is overridden: a trait default would silently change

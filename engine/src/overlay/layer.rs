@@ -36,7 +36,7 @@ const MERGE_RATIO: usize = 4;
 
 /// What an entry costs beyond its key and value bytes, roughly (its
 /// place in a run, a share of merged copies, its place in the index).
-const ENTRY_OVERHEAD: usize = 3 * size_of::<Entry>();
+const ENTRY_OVERHEAD: usize = 2 * size_of::<Entry>() + size_of::<(u64, Entry)>();
 
 /// Replaced bytes are reclaimed only once the chunks hold this much.
 const RECLAIM_BYTES: usize = 1 << 20;
@@ -48,9 +48,10 @@ pub(crate) struct Layer {
     chunks: Chunks<Bytes>,
     /// Oldest first; each sorted by table and key, one entry per key.
     runs: Vec<Vec<Entry>>,
-    /// Each key's newest entry, once the layer has absorbed another (a
-    /// layer of one run is searched instead).
-    index: HashTable<Entry>,
+    /// Each key's hash and newest entry, once the layer has absorbed
+    /// another (a layer of one run is searched instead). The hash is kept
+    /// so growing the table rehashes no key.
+    index: HashTable<(u64, Entry)>,
     /// The chunks' bytes.
     stored: usize,
     /// The key and value bytes of the entries in `index`.
@@ -100,8 +101,10 @@ impl Layer {
                 .ok()?;
             &run[at]
         } else {
-            self.index
-                .find(hash, |e| self.chunks.order(e, table, key).is_eq())?
+            let (_, entry) = self
+                .index
+                .find(hash, |(_, e)| self.chunks.order(e, table, key).is_eq())?;
+            entry
         };
         Some(self.chunks.value(entry))
     }
@@ -116,15 +119,15 @@ impl Layer {
         } = self;
         let key = chunks.key(&entry);
         let hashed = hash(entry.table(), key);
-        let same = |e: &Entry| chunks.order(e, entry.table(), key).is_eq();
+        let same = |(_, e): &(u64, Entry)| chunks.order(e, entry.table(), key).is_eq();
         *live += entry.size();
         match index.find_mut(hashed, same) {
-            Some(slot) => {
+            Some((_, slot)) => {
                 *live -= slot.size();
                 *slot = entry;
             }
             None => {
-                index.insert_unique(hashed, entry, |e| hash(e.table(), chunks.key(e)));
+                index.insert_unique(hashed, (hashed, entry), |&(h, _)| h);
             }
         }
     }

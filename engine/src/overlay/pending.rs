@@ -16,8 +16,10 @@ pub(crate) struct Pending {
     chunks: Chunks<Vec<u8>>,
     /// Every change made; a later change of a key supersedes the earlier.
     entries: Vec<Entry>,
-    /// The index in `entries` of each key's newest change.
-    newest: HashTable<usize>,
+    /// Each key's hash and the index in `entries` of its newest change
+    /// (the hash kept so growing the table rehashes no key: rehashing was
+    /// a sixth of a 10,000-row batch's instructions).
+    newest: HashTable<(u64, usize)>,
 }
 
 impl Default for Pending {
@@ -41,13 +43,11 @@ impl Pending {
         entries.push(chunks.append(table, key, value));
         let index = entries.len() - 1;
         let hashed = hash(table, key);
-        let same = |&i: &usize| chunks.order(&entries[i], table, key).is_eq();
+        let same = |&(_, i): &(u64, usize)| chunks.order(&entries[i], table, key).is_eq();
         match newest.find_mut(hashed, same) {
-            Some(slot) => *slot = index,
+            Some(slot) => slot.1 = index,
             None => {
-                newest.insert_unique(hashed, index, |&i| {
-                    hash(entries[i].table(), chunks.key(&entries[i]))
-                });
+                newest.insert_unique(hashed, (hashed, index), |&(h, _)| h);
             }
         }
     }
@@ -55,7 +55,7 @@ impl Pending {
     /// The change of `key`, if this transaction made one (`Some(None)`:
     /// deleted).
     pub(crate) fn get(&self, probe: &Probe<'_>) -> Option<Option<&[u8]>> {
-        let i = self.newest.find(probe.hash, |&i| {
+        let (_, i) = self.newest.find(probe.hash, |&(_, i)| {
             self.chunks
                 .order(&self.entries[i], probe.table, probe.key)
                 .is_eq()
@@ -72,7 +72,7 @@ impl Pending {
         let mut found: Vec<Change<'_>> = self
             .newest
             .iter()
-            .map(|&i| &self.entries[i])
+            .map(|&(_, i)| &self.entries[i])
             .filter(|e| e.table() == table)
             .map(|e| (self.chunks.key(e), self.chunks.value(e)))
             .filter(|(key, _)| RangeBounds::<[u8]>::contains(&bounds, *key))
@@ -93,7 +93,7 @@ impl Pending {
         let mut run: Vec<Entry> = if newest.len() == made {
             entries
         } else {
-            newest.iter().map(|&i| entries[i]).collect()
+            newest.iter().map(|&(_, i)| entries[i]).collect()
         };
         run.sort_unstable_by(|a, b| chunks.order_entries(a, b));
         Layer::of_run(chunks.share(), run, made)
