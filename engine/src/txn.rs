@@ -50,14 +50,15 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// A transaction over the overlay's `layers`; its changes are logged.
-    pub(crate) fn over(layers: &'a Layers) -> Tx<'a> {
+    /// A transaction over the overlay's `layers`; its changes are logged
+    /// into `record` (empty).
+    pub(crate) fn over(layers: &'a Layers, record: RecordBuf) -> Tx<'a> {
         Tx {
             target: Target::Overlay {
                 layers,
                 pending: RefCell::new(Pending::default()),
             },
-            changes: Some(RefCell::new(RecordBuf::new())),
+            changes: Some(RefCell::new(record)),
         }
     }
 

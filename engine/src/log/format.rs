@@ -83,6 +83,19 @@ impl RecordBuf {
         }
     }
 
+    /// Empty again, keeping its allocation for the next record.
+    pub(crate) fn emptied(mut self) -> RecordBuf {
+        self.bytes.clear();
+        self.bytes.resize(HEAD, 0);
+        self.changes = 0;
+        self
+    }
+
+    /// Bytes it can hold without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// Adds a change: `value` is the row's new value, `None` deletes it.
     /// `table` is one of the engine's short table names (< 256 bytes).
     pub(crate) fn push(&mut self, table: &str, key: &[u8], value: Option<&[u8]>) {
