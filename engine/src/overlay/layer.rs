@@ -1,7 +1,7 @@
 //! A layer of the overlay: committed changes as sorted runs of entries
 //! over shared chunks of bytes.
 //!
-//! A transaction's changes arrive as one chunk and one sorted run
+//! A transaction's changes arrive as their chunks and one sorted run
 //! (`Pending::into_layer`). A layer keeps a few runs, oldest first, newer
 //! winning on a key both hold; when a run is no more than
 //! [`MERGE_RATIO`] times the size of the run after it, the two are merged
