@@ -130,20 +130,17 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// The record of the changes so far (empty when not recording).
-    pub(crate) fn take_changes(&self) -> RecordBuf {
-        self.changes
-            .as_ref()
-            .map(|c| std::mem::replace(&mut *c.borrow_mut(), RecordBuf::new()))
-            .unwrap_or_else(RecordBuf::new)
-    }
-
-    /// The overlay changes made (empty for a redb transaction).
-    pub(crate) fn into_pending(self) -> Layer {
-        match self.target {
+    /// The changes made: their log record (empty when not recording) and
+    /// the overlay layer (empty for a redb transaction).
+    pub(crate) fn into_changes(self) -> (RecordBuf, Layer) {
+        let record = self
+            .changes
+            .map_or_else(RecordBuf::new, RefCell::into_inner);
+        let layer = match self.target {
             Target::Redb(_) => Layer::default(),
             Target::Overlay { pending, .. } => pending.into_inner().into_layer(),
-        }
+        };
+        (record, layer)
     }
 }
 

@@ -700,8 +700,7 @@ fn apply_to_overlay(
     if let Some((index, error)) = apply_all(&tx, jobs) {
         return Attempt::Refused(index, error);
     }
-    let mut changes = tx.take_changes();
-    let pending = tx.into_pending();
+    let (mut changes, pending) = tx.into_changes();
     drop(layers);
     let Some(journal) = state.journal.as_mut() else {
         return Attempt::Done(Err(Error::Database(
