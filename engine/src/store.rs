@@ -637,10 +637,14 @@ fn recover(
     label: &Path,
     config: &StoreConfig,
 ) -> Result<Option<Journal>> {
-    let (checkpoint, epoch) = {
+    let (checkpoint, epoch, pos) = {
         let meta = db.begin_read()?.open_table(META)?;
-        let get = |key| Ok::<_, Error>(meta.get(key)?.map_or(0, |v| v.value()));
-        (get(tables::META_LOG_LSN)?, get(tables::META_LOG_EPOCH)?)
+        let get = |key| Ok::<_, Error>(meta.get(key)?.map(|v| v.value()));
+        (
+            get(tables::META_LOG_LSN)?.unwrap_or(0),
+            get(tables::META_LOG_EPOCH)?.unwrap_or(0),
+            get(tables::META_LOG_POS)?,
+        )
     };
     let log_path = crate::log::path_for(label);
     let stale = crate::log::epoch_of(&*storage)
@@ -651,17 +655,18 @@ fn recover(
     } else {
         storage
     };
-    let (mut log, replay) = CommitLog::open(storage, checkpoint, epoch, log_path)?;
+    let (mut log, replay) = CommitLog::open(storage, checkpoint, pos, epoch, log_path)?;
     if !replay.is_empty() {
         log::info!(
             "redb-storage: {}: replaying {} commit-log records",
             label.display(),
             replay.len()
         );
-        crate::log::apply_replay(db, &replay)?;
     }
-    // Every record in the log is now covered by the checkpoint.
-    log.checkpointed();
+    crate::log::apply_replay(db, &replay, checkpoint, pos)?;
+    // Every record in the log is now covered by a checkpoint that says the
+    // log starts over (log invariant 4).
+    log.restart();
     Ok(config
         .durability
         .logs()

@@ -22,6 +22,9 @@ pub(crate) const META_FORMAT_VERSION: &str = "format_version";
 pub(crate) const META_LOG_EPOCH: &str = "log_epoch";
 /// META key: the LSN of the last commit-log record a checkpoint covers.
 pub(crate) const META_LOG_LSN: &str = "log_lsn";
+/// META key: where in the commit log the records after `log_lsn` start
+/// (log format 3; absent before: from the start).
+pub(crate) const META_LOG_POS: &str = "log_pos";
 /// META key: the last write sequence number handed out (orders LID mappings).
 pub(crate) const META_WRITE_SEQ: &str = "write_seq";
 

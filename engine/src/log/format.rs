@@ -8,26 +8,47 @@
 //! body:   lsn: u64, changes: u32, then each change:
 //!         table_len: u8, table name (UTF-8), key_len: u32, key,
 //!         kind: u8 (0 = delete, 1 = put), [value_len: u32, value]
+//! jump:   a body of lsn: u64 (the next record's), u32::MAX, target: u64:
+//!         the next record is at offset `target`
 //! ```
 //! A record is whole only if its length fits the file and its checksum
 //! matches; the first record that is not whole, or whose LSN does not follow
 //! the previous one, ends the log (a torn tail, or older records left from
-//! before the last checkpoint, which restarts writing at `HEADER_LEN`).
+//! an earlier pass).
 //!
 //! Versions: 1, the log starts with the record after the checkpoint's LSN;
 //! 2 (same bytes), it may start with records the checkpoint already covers
 //! (a process-crash-safe checkpoint covers a prefix of the log while
-//! writers append, `crate::overlay`). A build that reads only version 1
-//! would replay nothing from such a log, so it must refuse it: opening a
-//! version-1 log rewrites its header to version 2 first.
+//! writers append, `crate::overlay`); 3, the log is a ring: records go on
+//! after a checkpoint's position instead of restarting at `HEADER_LEN`,
+//! jumps link its pieces, and the database's `meta.log_pos` says where
+//! the records after `meta.log_lsn` start. A build that reads an older
+//! version would replay the wrong records from a newer log, so it must
+//! refuse it: opening an older log rewrites its header first.
 
 /// The log format this build writes and the newest it reads.
-pub(crate) const LOG_FORMAT_VERSION: u32 = 2;
+pub(crate) const LOG_FORMAT_VERSION: u32 = 3;
 /// Bytes before the first record.
 pub(crate) const HEADER_LEN: u64 = 24;
 const MAGIC: &[u8; 8] = b"WRSLOG\r\n";
 /// Bytes of a record's length and checksum.
 pub(crate) const RECORD_PREFIX: usize = 8;
+/// The change count that marks a jump.
+const JUMP_MARK: u32 = u32::MAX;
+/// Bytes of a jump, prefix included.
+pub(crate) const JUMP_LEN: u64 = RECORD_PREFIX as u64 + 20;
+
+/// A jump to `target`, where the record `next_lsn` is.
+pub(crate) fn jump(next_lsn: u64, target: u64) -> [u8; JUMP_LEN as usize] {
+    let mut j = [0u8; JUMP_LEN as usize];
+    j[8..16].copy_from_slice(&next_lsn.to_le_bytes());
+    j[16..20].copy_from_slice(&JUMP_MARK.to_le_bytes());
+    j[20..28].copy_from_slice(&target.to_le_bytes());
+    let crc = crc32fast::hash(&j[RECORD_PREFIX..]);
+    j[0..4].copy_from_slice(&20u32.to_le_bytes());
+    j[4..8].copy_from_slice(&crc.to_le_bytes());
+    j
+}
 
 /// The header of a log of this build's format for the database whose
 /// `meta.log_epoch` is `epoch`.
@@ -147,9 +168,26 @@ pub(crate) struct LoggedChange {
     pub value: Option<Vec<u8>>,
 }
 
+/// What a body whose checksum matched holds.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// A record: its LSN and changes.
+    Record(u64, Vec<LoggedChange>),
+    /// A jump: the next record's LSN, and where it is.
+    Jump(u64, u64),
+}
+
 /// Decodes a body whose checksum matched; `None` if it is malformed (a
 /// record that cannot be from this format is treated as the log's end).
-pub(crate) fn decode_body(body: &[u8]) -> Option<(u64, Vec<LoggedChange>)> {
+pub(crate) fn decode(body: &[u8]) -> Option<Body> {
+    if body.len() == 20 && body[8..12] == JUMP_MARK.to_le_bytes() {
+        let word = |i: usize| u64::from_le_bytes(body[i..i + 8].try_into().unwrap_or_default());
+        return Some(Body::Jump(word(0), word(12)));
+    }
+    decode_body(body).map(|(lsn, changes)| Body::Record(lsn, changes))
+}
+
+fn decode_body(body: &[u8]) -> Option<(u64, Vec<LoggedChange>)> {
     let mut rest = body;
     let mut take = |n: usize| -> Option<&[u8]> {
         if rest.len() < n {
@@ -198,14 +236,26 @@ mod tests {
         let body = &record[RECORD_PREFIX..];
         assert_eq!(len as usize, body.len());
         assert_eq!(crc, crc32fast::hash(body));
-        let (lsn, decoded) = decode_body(body).unwrap();
+        let Some(Body::Record(lsn, decoded)) = decode(body) else {
+            panic!("not a record")
+        };
         assert_eq!(lsn, 42);
         assert_eq!(decoded[0].table, "session");
         assert_eq!(decoded[1].value, None);
         let mut flipped = body.to_vec();
         flipped[9] ^= 1;
         assert_ne!(crc32fast::hash(&flipped), crc);
-        assert_eq!(decode_body(&body[..body.len() - 1]), None);
+        assert_eq!(decode(&body[..body.len() - 1]), None);
+    }
+
+    #[test]
+    fn jumps_round_trip() {
+        let j = jump(7, 1 << 40);
+        let (len, crc) = prefix(&j);
+        let body = &j[RECORD_PREFIX..];
+        assert_eq!(len as usize, body.len());
+        assert_eq!(crc, crc32fast::hash(body));
+        assert_eq!(decode(body), Some(Body::Jump(7, 1 << 40)));
     }
 
     #[test]

@@ -10,10 +10,16 @@ use std::time::{Duration, Instant};
 
 use redb::Database;
 
-use super::format::RecordBuf;
+use super::format::{HEADER_LEN, RecordBuf};
 use super::{CommitLog, LogSyncer};
 use crate::error::{Error, Result};
-use crate::tables::{META, META_LOG_LSN};
+use crate::tables::{META, META_LOG_LSN, META_LOG_POS};
+
+/// Checkpoints are overdue once the records none covers reach this many
+/// times `checkpoint_bytes`. With the ring log a checkpoint beside the
+/// writers keeps them at one to two times under a sustained batch load
+/// (measured); beyond this, checkpoints fall behind.
+const OVERDUE_FACTOR: u64 = 4;
 
 /// The commit log as the writer thread drives it.
 pub(crate) struct Journal {
@@ -31,6 +37,21 @@ pub(crate) struct Journal {
     /// A record started a new checkpoint period since `wants_attention`
     /// last ran: the writer thread must learn the new deadline.
     news: bool,
+    /// How urgent a checkpoint `wants_attention` last told the writer
+    /// thread it was, since the last checkpoint: told once per level, not
+    /// on every commit (each telling wakes that thread).
+    told: Urgency,
+}
+
+/// How urgently the log needs a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Urgency {
+    None,
+    /// `checkpoint_bytes` reached: one can run beside the writers.
+    Due,
+    /// Checkpoints fall behind: the next must cover everything, with
+    /// writers waiting ([`Journal::overdue`]).
+    Overdue,
 }
 
 impl Journal {
@@ -47,6 +68,7 @@ impl Journal {
             checkpoint_interval,
             poisoned: Arc::new(AtomicBool::new(false)),
             news: false,
+            told: Urgency::None,
         }
     }
 
@@ -73,6 +95,12 @@ impl Journal {
     /// The LSN of the last record written.
     pub(crate) fn last_lsn(&self) -> u64 {
         self.log.last_lsn()
+    }
+
+    /// Where the record after the last one goes (what a checkpoint of
+    /// every record so far records as `meta.log_pos`).
+    pub(crate) fn position(&self) -> u64 {
+        self.log.position()
     }
 
     /// A sync of every record written so far that runs without the gate
@@ -112,11 +140,23 @@ impl Journal {
         Ok(true)
     }
 
-    /// Whether the writer thread should look at the journal (a record
-    /// written on the fast path started a checkpoint period, or the log is
-    /// due a checkpoint by size).
-    pub(crate) fn wants_attention(&mut self) -> bool {
-        std::mem::take(&mut self.news) || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
+    /// Whether the writer thread should look at the journal: a record
+    /// written on the fast path started a checkpoint period, or the log
+    /// (or, `overlay_full`, the overlay) became due a checkpoint by size,
+    /// or overdue, since it was last told.
+    pub(crate) fn wants_attention(&mut self, overlay_full: bool) -> bool {
+        let urgency = if self.overdue() {
+            Urgency::Overdue
+        } else if overlay_full || self.log.uncovered_bytes() >= self.checkpoint_bytes {
+            Urgency::Due
+        } else {
+            Urgency::None
+        };
+        let tell = urgency > self.told;
+        if tell {
+            self.told = urgency;
+        }
+        std::mem::take(&mut self.news) || tell
     }
 
     /// When a checkpoint is due by time, if records await one.
@@ -136,37 +176,39 @@ impl Journal {
             return false;
         }
         force
-            || self.log.bytes_since_checkpoint() >= self.checkpoint_bytes
+            || self.log.uncovered_bytes() >= self.checkpoint_bytes
             || self
                 .checkpoint_deadline()
                 .is_some_and(|d| d <= Instant::now())
     }
 
-    /// Whether the log has grown so far past the last checkpoint that the
-    /// next one must cover all of it, with writers waiting (the overlay's
-    /// checkpoints cover a prefix while writers go on, and the log restarts
-    /// only once one covers everything).
+    /// Whether checkpoints fall so far behind the writers (the records no
+    /// checkpoint covers reach [`OVERDUE_FACTOR`] times `checkpoint_bytes`)
+    /// that the next must cover everything, with writers waiting: the log's
+    /// size and the overlay's memory stay bounded.
     pub(crate) fn overdue(&self) -> bool {
-        self.log.bytes_since_checkpoint() >= self.checkpoint_bytes.saturating_mul(2)
+        self.log.uncovered_bytes() >= self.checkpoint_bytes.saturating_mul(OVERDUE_FACTOR)
     }
 
-    /// A durable redb commit now holds every record up to `lsn` (the
-    /// overlay's checkpoint, frozen at `frozen_at`): the log restarts if no
-    /// record came after it; otherwise the later ones await the next.
-    pub(crate) fn covered_up_to(&mut self, lsn: u64, frozen_at: Instant) {
+    /// A durable redb commit now holds every record up to `lsn` and records
+    /// `pos` as where the records after it start (the overlay's
+    /// checkpoint, frozen at `frozen_at`). `pos` is `HEADER_LEN` only for a
+    /// checkpoint of every record with writers held: the log restarts.
+    pub(crate) fn covered_up_to(&mut self, lsn: u64, pos: u64, frozen_at: Instant) {
         self.checkpoint_lsn = lsn;
-        if self.log.last_lsn() == lsn {
-            self.log.checkpointed();
-            self.first_unchecked = None;
+        self.told = Urgency::None;
+        if pos == HEADER_LEN && self.log.last_lsn() == lsn {
+            self.log.restart();
         } else {
-            self.first_unchecked = Some(frozen_at);
+            self.log.covered_up_to(pos);
         }
+        self.first_unchecked = (self.log.last_lsn() != lsn).then_some(frozen_at);
     }
 
-    /// Checkpoints (returns whether it did; see `checkpoint_due`): a
+    /// Checkpoints (returns whether it did; see `checkpoint_due`) when
+    /// redb already holds every record's changes, with writers held: a
     /// durable redb commit recording the last LSN, then the log restarts at
-    /// its beginning. Every record's transaction has committed by now (the
-    /// writer thread does both, in order).
+    /// its beginning (log invariant 4).
     pub(crate) fn checkpoint(&mut self, db: &Database) -> Result<bool> {
         // Asked again: the sync thread may have poisoned the log meanwhile.
         if !self.awaits_checkpoint() {
@@ -176,16 +218,20 @@ impl Journal {
         let checkpoint = (|| -> Result<()> {
             let mut txn = db.begin_write()?;
             txn.set_durability(redb::Durability::Immediate)?;
-            txn.open_table(META)?.insert(META_LOG_LSN, lsn)?;
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_LOG_LSN, lsn)?;
+            meta.insert(META_LOG_POS, HEADER_LEN)?;
+            drop(meta);
             txn.commit()?;
             Ok(())
         })();
         // The log still holds every record; but a database that cannot
         // commit durably will not take more: refuse writes until reopened.
         checkpoint.inspect_err(|_| self.poison())?;
-        self.log.checkpointed();
+        self.log.restart();
         self.checkpoint_lsn = lsn;
         self.first_unchecked = None;
+        self.told = Urgency::None;
         Ok(true)
     }
 }

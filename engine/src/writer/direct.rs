@@ -91,12 +91,12 @@ impl Direct {
         let started_clock = !was_unflushed && state.unflushed_since.is_some();
         let log_wants = state.journal.as_mut().is_some_and(|journal| {
             let limit = journal.checkpoint_bytes();
-            journal.wants_attention()
-                || self
-                    .target
-                    .overlay
-                    .as_deref()
-                    .is_some_and(|overlay| super::layered::overlay_full(overlay, limit))
+            let overlay_full = self
+                .target
+                .overlay
+                .as_deref()
+                .is_some_and(|overlay| super::layered::overlay_full(overlay, limit));
+            journal.wants_attention(overlay_full)
         });
         if started_clock || log_wants {
             let _ = self.writer.send(Message::Nudge);

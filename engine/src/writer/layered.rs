@@ -5,10 +5,12 @@
 //!
 //! The write runs on a checkpoint thread of its own, so neither the writer
 //! thread (every `Immediate` group goes through it) nor the callers wait
-//! for it. Only a checkpoint that must cover the whole log (the log has
-//! reached twice `checkpoint_bytes`, or the store closes) runs on the
-//! writer thread: it writes the active layer with writers going on, then
-//! what came meanwhile with the gate held, so the log can restart.
+//! for it; it records the log position at the freeze, where the records it
+//! does not cover start (the log is a ring, `crate::log`). Only a
+//! checkpoint that must cover the whole log (checkpoints fell behind,
+//! `Journal::overdue`, or the store closes) runs on the writer thread: it
+//! writes the active layer with writers going on, then what came meanwhile
+//! with the gate held, and the log restarts.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -19,11 +21,20 @@ use redb::{Database, ReadTransaction, ReadableDatabase};
 
 use super::{Counters, Gate, GateState, Target, WriterLoop};
 use crate::error::{Error, Result};
+use crate::log::format::HEADER_LEN;
 use crate::overlay::{Freeze, Layer, Overlay};
-use crate::tables::{META, META_LOG_LSN};
+use crate::tables::{META, META_LOG_LSN, META_LOG_POS};
 
-/// A frozen layer, the LSN it covers, and when it was frozen.
-type Frozen = (Arc<Layer>, u64, Instant);
+/// A frozen layer and what its checkpoint records.
+struct Frozen {
+    layer: Arc<Layer>,
+    /// The LSN of the last record it holds.
+    lsn: u64,
+    /// Where the records after it start in the log.
+    pos: u64,
+    /// When it was frozen.
+    at: Instant,
+}
 
 /// The checkpoint thread: writes frozen layers into redb, then swaps.
 pub(super) struct Checkpointer {
@@ -76,7 +87,7 @@ impl Checkpointer {
                     return;
                 };
                 for frozen in rx {
-                    let written = write_frozen(&target.db, &frozen.0, frozen.1);
+                    let written = write_frozen(&target.db, &frozen);
                     settle(overlay, &mut gate.lock(), &counters, frozen, written);
                     thread_busy.set(false);
                 }
@@ -143,7 +154,7 @@ impl WriterLoop {
             sync.wait_idle();
         }
         let mut state = gate.lock();
-        let Some(frozen) = self.freeze(overlay, &mut state) else {
+        let Some(frozen) = self.freeze(overlay, &mut state, false) else {
             return;
         };
         if !whole {
@@ -154,24 +165,43 @@ impl WriterLoop {
             return;
         }
         drop(state);
-        let written = write_frozen(&self.target.db, &frozen.0, frozen.1);
+        let written = write_frozen(&self.target.db, &frozen);
         let mut state = gate.lock();
         if !settle(overlay, &mut state, &self.counters, frozen, written) {
             return;
         }
-        if let Some(frozen) = self.freeze(overlay, &mut state) {
-            let written = write_frozen(&self.target.db, &frozen.0, frozen.1);
+        // With the gate held until the log restarts.
+        if let Some(frozen) = self.freeze(overlay, &mut state, true) {
+            let written = write_frozen(&self.target.db, &frozen);
             settle(overlay, &mut state, &self.counters, frozen, written);
         }
     }
 
-    /// Checkpoint step 1 (under the gate). `None` if there is nothing to
-    /// write: then, if no record is staged behind what redb holds, a plain
-    /// checkpoint covers the log.
-    fn freeze(&self, overlay: &Overlay, state: &mut GateState) -> Option<Frozen> {
+    /// Checkpoint step 1 (under the gate). `restart`: the gate stays held
+    /// until the checkpoint is settled, so it can restart the log (log
+    /// invariant 4). `None` if there is nothing to write: then, if no
+    /// record is staged behind what redb holds, a plain checkpoint covers
+    /// the log.
+    fn freeze(&self, overlay: &Overlay, state: &mut GateState, restart: bool) -> Option<Frozen> {
         let journal = state.journal.as_mut()?;
         match overlay.freeze() {
-            Freeze::Frozen(frozen, lsn) => Some((frozen, lsn, Instant::now())),
+            Freeze::Frozen(layer, lsn) => {
+                // The layer holds every record written (the writers are
+                // held, and `Immediate` groups are all published), except
+                // after a failed sync poisoned the log: then the position
+                // is past unanswered records, which recovery drops.
+                let pos = if restart && lsn == journal.last_lsn() {
+                    HEADER_LEN
+                } else {
+                    journal.position()
+                };
+                Some(Frozen {
+                    layer,
+                    lsn,
+                    pos,
+                    at: Instant::now(),
+                })
+            }
             Freeze::Busy => None,
             Freeze::Empty(lsn) => {
                 if lsn == journal.last_lsn() {
@@ -193,17 +223,17 @@ fn settle(
     overlay: &Overlay,
     state: &mut GateState,
     counters: &Counters,
-    (frozen, lsn, frozen_at): Frozen,
+    frozen: Frozen,
     written: Result<ReadTransaction>,
 ) -> bool {
-    drop(frozen);
+    let Frozen { lsn, pos, at, .. } = frozen;
     let Some(journal) = state.journal.as_mut() else {
         return false;
     };
     match written {
         Ok(base) => {
             overlay.swap(base);
-            journal.covered_up_to(lsn, frozen_at);
+            journal.covered_up_to(lsn, pos, at);
             counters.add(&counters.checkpoints, 1);
             true
         }
@@ -222,13 +252,16 @@ pub(super) fn overlay_full(overlay: &Overlay, limit: u64) -> bool {
     u64::try_from(overlay.active_bytes()).unwrap_or(u64::MAX) >= limit
 }
 
-/// Writes `frozen` and the LSN it covers in one durable commit; returns a
+/// Writes `frozen` and what it covers in one durable commit; returns a
 /// snapshot of it for readers.
-fn write_frozen(db: &Database, frozen: &Layer, lsn: u64) -> Result<ReadTransaction> {
+fn write_frozen(db: &Database, frozen: &Frozen) -> Result<ReadTransaction> {
     let mut txn = db.begin_write()?;
     txn.set_durability(redb::Durability::Immediate)?;
-    frozen.write_to(&txn)?;
-    txn.open_table(META)?.insert(META_LOG_LSN, lsn)?;
+    frozen.layer.write_to(&txn)?;
+    let mut meta = txn.open_table(META)?;
+    meta.insert(META_LOG_LSN, frozen.lsn)?;
+    meta.insert(META_LOG_POS, frozen.pos)?;
+    drop(meta);
     txn.commit()?;
     Ok(db.begin_read()?)
 }
