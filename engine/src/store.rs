@@ -663,10 +663,10 @@ fn recover(
             replay.len()
         );
     }
-    crate::log::apply_replay(db, &replay, checkpoint, pos)?;
+    let lsn = crate::log::apply_replay(db, &replay, checkpoint, pos)?;
     // Every record in the log is now covered by a checkpoint that says the
     // log starts over (log invariant 4).
-    log.restart();
+    log.restart_after_recovery(lsn);
     Ok(config
         .durability
         .logs()

@@ -347,6 +347,13 @@ impl CommitLog {
         self.pieces = VecDeque::from([Piece::at(HEADER_LEN)]);
     }
 
+    /// Restarts after recovery, where the checkpoint recorded `lsn`
+    /// (`apply_replay`).
+    pub(crate) fn restart_after_recovery(&mut self, lsn: u64) {
+        self.last_lsn = lsn;
+        self.restart();
+    }
+
     fn error(&self, what: &str, e: std::io::Error) -> Error {
         log_error(&self.label, what, e)
     }
@@ -374,21 +381,30 @@ fn log_error(label: &Path, what: &str, e: std::io::Error) -> Error {
     Error::io(format!("{what} the commit log {}", label.display()), e)
 }
 
+/// LSNs skipped when the log restarts after a crash: a record of the lost
+/// tail (written, never synced, found torn or out of sequence) may still
+/// sit in the file with the LSN a new record would take; new records then
+/// carry LSNs it can never have, so a scan can never take it for one.
+pub(crate) const LSN_GAP_AFTER_RECOVERY: u64 = 1 << 32;
+
 /// Applies `replay` to `db` in one durable transaction that also records
-/// its last LSN (or `checkpoint_lsn`) as the checkpoint, with the log to
-/// restart at its start (records are after-images: invariant 2). Skipped
-/// when there is nothing to replay and `meta.log_pos` (`pos`) already says
-/// the start.
+/// its last LSN (or `checkpoint_lsn`), plus [`LSN_GAP_AFTER_RECOVERY`], as
+/// the checkpoint, with the log to restart at its start (records are
+/// after-images: invariant 2). Returns the LSN recorded, which the log
+/// goes on from. Skipped when there is nothing to replay and
+/// `meta.log_pos` (`pos`) already says the start: the log was closed
+/// cleanly.
 pub(crate) fn apply_replay(
     db: &redb::Database,
     replay: &Replay,
     checkpoint_lsn: u64,
     pos: Option<u64>,
-) -> Result<()> {
+) -> Result<u64> {
     if replay.is_empty() && pos == Some(HEADER_LEN) {
-        return Ok(());
+        return Ok(checkpoint_lsn);
     }
     let last = replay.last().map_or(checkpoint_lsn, |(lsn, _)| *lsn);
+    let last = last.saturating_add(LSN_GAP_AFTER_RECOVERY);
     let mut txn = db.begin_write()?;
     txn.set_durability(redb::Durability::Immediate)?;
     for (lsn, changes) in replay {
@@ -401,7 +417,7 @@ pub(crate) fn apply_replay(
     meta.insert(tables::META_LOG_POS, HEADER_LEN)?;
     drop(meta);
     txn.commit()?;
-    Ok(())
+    Ok(last)
 }
 
 fn apply_change(txn: &redb::WriteTransaction, lsn: u64, change: &LoggedChange) -> Result<()> {
@@ -599,6 +615,33 @@ mod tests {
         disk.write(HEADER_LEN + 100, &[0xAA]).unwrap();
         let (_, replay) = reopen_at(&disk, 2, Some(after_2));
         assert_eq!(lsns(&replay), [3]);
+    }
+
+    #[test]
+    fn after_a_crash_a_stale_record_of_the_lost_tail_is_never_replayed() {
+        // Records 1 and 2 were written, never synced; the power cut kept
+        // record 2 and tore record 1.
+        let lost_tail = |gap: u64| {
+            let disk = Shared::default();
+            let (mut log, _) = reopen(&disk, 0);
+            log.restart();
+            log.append(&mut change("a")).unwrap();
+            log.append(&mut change("b")).unwrap();
+            disk.write(HEADER_LEN + 10, &[0xAA]).unwrap();
+            let (mut log, replay) = reopen_at(&disk, 0, Some(HEADER_LEN));
+            assert!(replay.is_empty());
+            // Recovery restarts the log; a new record of the same size
+            // lands where record 1 was, and is synced before the next crash.
+            log.restart_after_recovery(gap);
+            let first = log.append(&mut change("x")).unwrap();
+            let (_, replay) = reopen_at(&disk, gap, Some(HEADER_LEN));
+            assert_eq!(lsns(&replay)[0], first);
+            replay
+        };
+        let replay = lost_tail(LSN_GAP_AFTER_RECOVERY);
+        assert_eq!(replay.len(), 1, "record 2 of the lost tail is not replayed");
+        // Without the gap, record 2 would look like the new record's next.
+        assert_eq!(lsns(&lost_tail(0)), [1, 2]);
     }
 
     #[test]
