@@ -655,7 +655,8 @@ fn recover(
     } else {
         storage
     };
-    let (mut log, replay) = CommitLog::open(storage, checkpoint, pos, epoch, log_path)?;
+    let growth = crate::log::growth_for(config.checkpoint_bytes);
+    let (mut log, replay) = CommitLog::open(storage, checkpoint, pos, epoch, growth, log_path)?;
     if !replay.is_empty() {
         log::info!(
             "redb-storage: {}: replaying {} commit-log records",

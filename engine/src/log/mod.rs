@@ -90,7 +90,7 @@ pub(crate) struct CommitLog {
     pos: u64,
     /// The LSN of the last record appended, or of the last checkpoint.
     last_lsn: u64,
-    /// The storage's length: it grows in `GROWTH` steps of written zeros
+    /// The storage's length: it grows in `growth` steps of written zeros
     /// (which end a scan), so appends overwrite allocated blocks and their
     /// `fdatasync` has no block allocation or size change to write (on ext4
     /// a sync after writing into a hole or an unwritten extent was 20-30%
@@ -99,6 +99,8 @@ pub(crate) struct CommitLog {
     /// The spans holding records no checkpoint covers yet, oldest first,
     /// jumps included; the last one ends at `pos` (invariant 3).
     pieces: VecDeque<Piece>,
+    /// How much the file grows when no space is free ([`growth_for`]).
+    growth: u64,
     label: PathBuf,
 }
 
@@ -118,8 +120,14 @@ impl Piece {
     }
 }
 
-/// How much the log file grows when a record does not fit.
-const GROWTH: u64 = 1 << 20;
+/// How much the log file grows when no space is free for a record, for
+/// checkpoints every `checkpoint_bytes`: a quarter of that, from 4 KiB to
+/// 1 MiB. Checkpoints free space as fast as records take it, so the file
+/// settles at a few times `checkpoint_bytes` (and small checkpoints, as in
+/// the fault sweep, make the ring wrap often).
+pub(crate) fn growth_for(checkpoint_bytes: u64) -> u64 {
+    (checkpoint_bytes / 4).clamp(4 << 10, 1 << 20)
+}
 
 impl CommitLog {
     /// Opens the log on `storage`, writing a header into an empty one.
@@ -135,6 +143,7 @@ impl CommitLog {
         checkpoint_lsn: u64,
         checkpoint_pos: Option<u64>,
         epoch: u64,
+        growth: u64,
         label: PathBuf,
     ) -> Result<(CommitLog, Replay)> {
         let io = |what: &str| {
@@ -149,17 +158,18 @@ impl CommitLog {
         // Short, or a header never written (creation cut short: the header
         // is written and synced before any record): start a new log.
         if len < HEADER_LEN || header == [0u8; HEADER_LEN as usize] {
-            let mut first = vec![0u8; GROWTH as usize];
+            let mut first = vec![0u8; growth as usize];
             first[..HEADER_LEN as usize].copy_from_slice(&format::header(epoch));
-            storage.set_len(GROWTH).map_err(io("creating"))?;
+            storage.set_len(growth).map_err(io("creating"))?;
             storage.write(0, &first).map_err(io("creating"))?;
             storage.sync_data().map_err(io("creating"))?;
             let log = CommitLog {
                 storage: Arc::from(storage),
                 pos: HEADER_LEN,
                 last_lsn: checkpoint_lsn,
-                capacity: GROWTH,
+                capacity: growth,
                 pieces: VecDeque::from([Piece::at(HEADER_LEN)]),
+                growth,
                 label,
             };
             return Ok((log, Vec::new()));
@@ -202,6 +212,7 @@ impl CommitLog {
                 start: HEADER_LEN,
                 end: len,
             }]),
+            growth,
             label,
         };
         Ok((log, replay))
@@ -260,7 +271,7 @@ impl CommitLog {
             HEADER_LEN
         } else {
             let from = if wrapped { self.capacity } else { self.pos };
-            self.grow((from + need).max(self.capacity + GROWTH))?;
+            self.grow((from + need).max(self.capacity + self.growth))?;
             if !wrapped {
                 return Ok(());
             }
@@ -532,6 +543,8 @@ mod tests {
     use super::*;
     use redb::backends::InMemoryBackend;
 
+    const GROWTH: u64 = 1 << 20;
+
     fn change(key: &str) -> format::RecordBuf {
         let mut record = format::RecordBuf::new();
         record.push("session", key.as_bytes(), Some(b"v"));
@@ -565,7 +578,15 @@ mod tests {
     }
 
     fn reopen_at(disk: &Shared, checkpoint: u64, pos: Option<u64>) -> (CommitLog, Replay) {
-        CommitLog::open(Box::new(disk.clone()), checkpoint, pos, 1, "log".into()).unwrap()
+        CommitLog::open(
+            Box::new(disk.clone()),
+            checkpoint,
+            pos,
+            1,
+            GROWTH,
+            "log".into(),
+        )
+        .unwrap()
     }
 
     fn lsns(replay: &Replay) -> Vec<u64> {
@@ -722,7 +743,7 @@ mod tests {
         let mut header = format::header(1);
         header[8..12].copy_from_slice(&(LOG_FORMAT_VERSION + 1).to_le_bytes());
         newer.write(0, &header).unwrap();
-        let err = CommitLog::open(Box::new(newer), 0, None, 1, "log".into())
+        let err = CommitLog::open(Box::new(newer), 0, None, 1, GROWTH, "log".into())
             .err()
             .unwrap();
         assert!(
@@ -732,7 +753,7 @@ mod tests {
         let foreign = Shared::default();
         foreign.set_len(64).unwrap();
         foreign.write(0, b"SQLite format 3\0 and more").unwrap();
-        let err = CommitLog::open(Box::new(foreign), 0, None, 1, "log".into())
+        let err = CommitLog::open(Box::new(foreign), 0, None, 1, GROWTH, "log".into())
             .err()
             .unwrap();
         assert!(matches!(err, Error::ForeignLog { .. }), "{err}");
