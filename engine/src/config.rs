@@ -99,12 +99,14 @@ pub struct StoreConfig {
     /// The most write requests the writer applies in one transaction. Default: 1024.
     pub max_group_size: usize,
     /// Log modes: checkpoint (a durable redb commit of the changes held in
-    /// memory, after which the log is written from its start again) once
-    /// the log, or the in-memory overlay of changes since the last
-    /// checkpoint, holds this many bytes. Bounds the log file, the replay
-    /// at open and the overlay's memory (up to twice this while a
-    /// checkpoint writes under a sustained write load; about `checkpoint_interval`
-    /// of writes otherwise). Default: 64 MiB.
+    /// memory, after which their space in the log is written again) once
+    /// the log records no checkpoint covers, or the in-memory overlay of
+    /// changes since the last checkpoint, reach this many bytes. Bounds the
+    /// log file (a few times this), the replay at open and the overlay's
+    /// memory (one to two times this while a checkpoint writes under a
+    /// sustained write load, and writers wait for a checkpoint at four
+    /// times; about `checkpoint_interval` of writes otherwise). Default:
+    /// 64 MiB.
     pub checkpoint_bytes: u64,
     /// Log modes: checkpoint at least this often while writes come in.
     /// Default: 1 s.
