@@ -37,6 +37,11 @@ impl RedbModeFactory {
         }
     }
 
+    /// Stores opened with `config`, reported as `name`.
+    pub fn with_config(name: &'static str, config: StoreConfig) -> RedbModeFactory {
+        RedbModeFactory { name, config }
+    }
+
     /// The configuration its stores open with.
     pub fn config(&self) -> &StoreConfig {
         &self.config

@@ -12,8 +12,28 @@ use whatsapp_rust_conformance::Expectations;
 use whatsapp_rust_conformance::storage::{
     Capabilities, Factory, Instance, MessageTs, PrekeyBatchOrder, SetupError, in_memory,
 };
-use whatsapp_rust_redb_storage::{Durability, RedbStore};
+use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
 use whatsapp_rust_sqlite_storage::SqliteStore;
+
+/// The environment variable that sets the redb references'
+/// `StoreConfig::checkpoint_bytes` (default: the engine's). Small values
+/// make the commit log checkpoint and wrap every few writes: a crash
+/// campaign of the ring, `CONFORMANCE_REDB_CHECKPOINT_BYTES=16384 cargo
+/// conformance crash --backend redb,redb-pcs` (`docs/RELIABILITY.md`).
+/// Crash children inherit it.
+pub const CHECKPOINT_BYTES_VAR: &str = "CONFORMANCE_REDB_CHECKPOINT_BYTES";
+
+/// [`CHECKPOINT_BYTES_VAR`], if set to a number of bytes (at least 1).
+fn checkpoint_bytes_override() -> Option<u64> {
+    let value = std::env::var(CHECKPOINT_BYTES_VAR).ok()?;
+    match value.trim().parse::<u64>() {
+        Ok(bytes) if bytes > 0 => Some(bytes),
+        _ => {
+            eprintln!("{CHECKPOINT_BYTES_VAR}={value:?} is not a number of bytes; ignored");
+            None
+        }
+    }
+}
 
 /// A backend the lab knows by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,19 +90,29 @@ impl Reference {
     /// A factory of fresh stores.
     pub fn factory(self) -> Box<dyn Factory> {
         match self {
-            Reference::Redb => Box::new(RedbFactory),
-            Reference::RedbPcs | Reference::RedbRelaxed => Box::new(self.mode_factory()),
+            Reference::Redb if checkpoint_bytes_override().is_none() => Box::new(RedbFactory),
+            Reference::Redb | Reference::RedbPcs | Reference::RedbRelaxed => {
+                Box::new(self.mode_factory())
+            }
             Reference::Sqlite => Box::new(SqliteFactory),
             Reference::Memory => Box::new(in_memory::factory()),
         }
     }
 
-    /// The engine in this reference's durability mode (redb modes only).
+    /// The engine in this reference's durability mode (redb modes only),
+    /// with [`CHECKPOINT_BYTES_VAR`] applied.
     fn mode_factory(self) -> RedbModeFactory {
-        match self {
-            Reference::RedbRelaxed => RedbModeFactory::new(self.name(), Durability::relaxed()),
-            _ => RedbModeFactory::new(self.name(), Durability::process_crash_safe()),
+        let durability = match self {
+            Reference::Redb => Durability::Immediate,
+            Reference::RedbRelaxed => Durability::relaxed(),
+            _ => Durability::process_crash_safe(),
+        };
+        let mut config = StoreConfig::default().with_durability(durability);
+        if let Some(bytes) = checkpoint_bytes_override() {
+            let interval = config.checkpoint_interval;
+            config = config.with_checkpoints(bytes, interval);
         }
+        RedbModeFactory::with_config(self.name(), config)
     }
 
     /// Its declared deviations.
@@ -98,11 +128,12 @@ impl Reference {
     /// campaign's parent and child both open it this way.
     pub async fn open_at(self, path: &Path) -> Result<Arc<dyn Backend>, SetupError> {
         match self {
-            Reference::Redb => Ok(Arc::new(RedbStore::open(path)?)),
-            Reference::RedbPcs | Reference::RedbRelaxed => Ok(Arc::new(RedbStore::open_with(
-                path,
-                self.mode_factory().config().clone(),
-            )?)),
+            Reference::Redb if checkpoint_bytes_override().is_none() => {
+                Ok(Arc::new(RedbStore::open(path)?))
+            }
+            Reference::Redb | Reference::RedbPcs | Reference::RedbRelaxed => Ok(Arc::new(
+                RedbStore::open_with(path, self.mode_factory().config().clone())?,
+            )),
             Reference::Sqlite => Ok(Arc::new(SqliteStore::new(&path.to_string_lossy()).await?)),
             Reference::Memory => Err(SetupError::Unsupported("a path (it is not persistent)")),
         }
