@@ -664,7 +664,7 @@ fn recover(
             replay.len()
         );
     }
-    let lsn = crate::log::apply_replay(db, &replay, checkpoint, pos)?;
+    let lsn = crate::log::apply_replay(db, &replay, checkpoint)?;
     // Every record in the log is now covered by a checkpoint that says the
     // log starts over (log invariant 4).
     log.restart_after_recovery(lsn);

@@ -392,30 +392,27 @@ fn log_error(label: &Path, what: &str, e: std::io::Error) -> Error {
     Error::io(format!("{what} the commit log {}", label.display()), e)
 }
 
-/// LSNs skipped when the log restarts after a crash: a record of the lost
-/// tail (written, never synced, found torn or out of sequence) may still
-/// sit in the file with the LSN a new record would take; new records then
-/// carry LSNs it can never have, so a scan can never take it for one.
-pub(crate) const LSN_GAP_AFTER_RECOVERY: u64 = 1 << 32;
+/// LSNs skipped each time the store opens: after a crash, a record of the
+/// lost tail (written, never synced, kept by the disk while an earlier one
+/// was lost or torn) may still sit in the file with the LSN a new record
+/// would take, right where the new record's successor would go; new records
+/// carry LSNs it can never have, so a scan never takes it for one. Every
+/// open pays for it (one durable commit), since nothing in the file tells a
+/// clean close from a crash that lost every record after the last restart.
+pub(crate) const LSN_GAP_AT_OPEN: u64 = 1 << 32;
 
 /// Applies `replay` to `db` in one durable transaction that also records
-/// its last LSN (or `checkpoint_lsn`), plus [`LSN_GAP_AFTER_RECOVERY`], as
-/// the checkpoint, with the log to restart at its start (records are
+/// its last LSN (or `checkpoint_lsn`), plus [`LSN_GAP_AT_OPEN`], as the
+/// checkpoint, with the log to restart at its start (records are
 /// after-images: invariant 2). Returns the LSN recorded, which the log
-/// goes on from. Skipped when there is nothing to replay and
-/// `meta.log_pos` (`pos`) already says the start: the log was closed
-/// cleanly.
+/// goes on from.
 pub(crate) fn apply_replay(
     db: &redb::Database,
     replay: &Replay,
     checkpoint_lsn: u64,
-    pos: Option<u64>,
 ) -> Result<u64> {
-    if replay.is_empty() && pos == Some(HEADER_LEN) {
-        return Ok(checkpoint_lsn);
-    }
     let last = replay.last().map_or(checkpoint_lsn, |(lsn, _)| *lsn);
-    let last = last.saturating_add(LSN_GAP_AFTER_RECOVERY);
+    let last = last.saturating_add(LSN_GAP_AT_OPEN);
     let mut txn = db.begin_write()?;
     txn.set_durability(redb::Durability::Immediate)?;
     for (lsn, changes) in replay {
@@ -659,7 +656,7 @@ mod tests {
             assert_eq!(lsns(&replay)[0], first);
             replay
         };
-        let replay = lost_tail(LSN_GAP_AFTER_RECOVERY);
+        let replay = lost_tail(LSN_GAP_AT_OPEN);
         assert_eq!(replay.len(), 1, "record 2 of the lost tail is not replayed");
         // Without the gap, record 2 would look like the new record's next.
         assert_eq!(lsns(&lost_tail(0)), [1, 2]);
