@@ -16,9 +16,10 @@ use crate::error::{Error, Result};
 use crate::tables::{META, META_LOG_LSN, META_LOG_POS};
 
 /// Checkpoints are overdue once the records none covers reach this many
-/// times `checkpoint_bytes`. With the ring log a checkpoint beside the
-/// writers keeps them at one to two times under a sustained batch load
-/// (measured); beyond this, checkpoints fall behind.
+/// times `checkpoint_bytes`. A checkpoint starts at `checkpoint_bytes` and
+/// covers what came before it started, so while each takes no longer than
+/// the writers take to write another `checkpoint_bytes`, the uncovered
+/// records stay under twice that; past four times, checkpoints fall behind.
 const OVERDUE_FACTOR: u64 = 4;
 
 /// The commit log as the writer thread drives it.
