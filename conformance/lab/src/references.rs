@@ -90,7 +90,6 @@ impl Reference {
     /// A factory of fresh stores.
     pub fn factory(self) -> Box<dyn Factory> {
         match self {
-            Reference::Redb if checkpoint_bytes_override().is_none() => Box::new(RedbFactory),
             Reference::Redb | Reference::RedbPcs | Reference::RedbRelaxed => {
                 Box::new(self.mode_factory())
             }
@@ -99,7 +98,8 @@ impl Reference {
         }
     }
 
-    /// The engine in this reference's durability mode (redb modes only),
+    /// The engine in this reference's durability mode (redb modes only;
+    /// `redb` is the default configuration, as `RedbFactory` opens it),
     /// with [`CHECKPOINT_BYTES_VAR`] applied.
     fn mode_factory(self) -> RedbModeFactory {
         let durability = match self {
@@ -128,9 +128,6 @@ impl Reference {
     /// campaign's parent and child both open it this way.
     pub async fn open_at(self, path: &Path) -> Result<Arc<dyn Backend>, SetupError> {
         match self {
-            Reference::Redb if checkpoint_bytes_override().is_none() => {
-                Ok(Arc::new(RedbStore::open(path)?))
-            }
             Reference::Redb | Reference::RedbPcs | Reference::RedbRelaxed => Ok(Arc::new(
                 RedbStore::open_with(path, self.mode_factory().config().clone())?,
             )),
