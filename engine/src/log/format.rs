@@ -38,16 +38,14 @@ const JUMP_MARK: u32 = u32::MAX;
 /// Bytes of a jump, prefix included.
 pub(crate) const JUMP_LEN: u64 = RECORD_PREFIX as u64 + 20;
 
-/// A jump to `target`, where the record `next_lsn` is.
-pub(crate) fn jump(next_lsn: u64, target: u64) -> [u8; JUMP_LEN as usize] {
-    let mut j = [0u8; JUMP_LEN as usize];
-    j[8..16].copy_from_slice(&next_lsn.to_le_bytes());
-    j[16..20].copy_from_slice(&JUMP_MARK.to_le_bytes());
-    j[20..28].copy_from_slice(&target.to_le_bytes());
-    let crc = crc32fast::hash(&j[RECORD_PREFIX..]);
-    j[0..4].copy_from_slice(&20u32.to_le_bytes());
-    j[4..8].copy_from_slice(&crc.to_le_bytes());
-    j
+/// A jump to `target`, where the record `next_lsn` is: sealed as a
+/// record is ([`RecordBuf::seal`]), with [`JUMP_MARK`] for its count.
+pub(crate) fn jump(next_lsn: u64, target: u64) -> Vec<u8> {
+    let mut jump = RecordBuf::new();
+    jump.bytes.extend_from_slice(&target.to_le_bytes());
+    jump.changes = JUMP_MARK;
+    jump.seal(next_lsn);
+    jump.bytes
 }
 
 /// The header of a log of this build's format for the database whose
@@ -251,6 +249,7 @@ mod tests {
     #[test]
     fn jumps_round_trip() {
         let j = jump(7, 1 << 40);
+        assert_eq!(j.len() as u64, JUMP_LEN);
         let (len, crc) = prefix(&j);
         let body = &j[RECORD_PREFIX..];
         assert_eq!(len as usize, body.len());
