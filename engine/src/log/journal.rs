@@ -146,13 +146,10 @@ impl Journal {
     /// (or, `overlay_full`, the overlay) became due a checkpoint by size,
     /// or overdue, since it was last told.
     pub(crate) fn wants_attention(&mut self, overlay_full: bool) -> bool {
-        let urgency = if self.overdue() {
-            Urgency::Overdue
-        } else if overlay_full || self.log.uncovered_bytes() >= self.checkpoint_bytes {
-            Urgency::Due
-        } else {
-            Urgency::None
-        };
+        let mut urgency = self.urgency_by_size();
+        if overlay_full {
+            urgency = urgency.max(Urgency::Due);
+        }
         let tell = urgency > self.told;
         if tell {
             self.told = urgency;
@@ -177,7 +174,7 @@ impl Journal {
             return false;
         }
         force
-            || self.log.uncovered_bytes() >= self.checkpoint_bytes
+            || self.urgency_by_size() >= Urgency::Due
             || self
                 .checkpoint_deadline()
                 .is_some_and(|d| d <= Instant::now())
@@ -188,7 +185,19 @@ impl Journal {
     /// that the next must cover everything, with writers waiting: the log's
     /// size and the overlay's memory stay bounded.
     pub(crate) fn overdue(&self) -> bool {
-        self.log.uncovered_bytes() >= self.checkpoint_bytes.saturating_mul(OVERDUE_FACTOR)
+        self.urgency_by_size() == Urgency::Overdue
+    }
+
+    /// How urgent a checkpoint is by the bytes of records none covers.
+    fn urgency_by_size(&self) -> Urgency {
+        let uncovered = self.log.uncovered_bytes();
+        if uncovered >= self.checkpoint_bytes.saturating_mul(OVERDUE_FACTOR) {
+            Urgency::Overdue
+        } else if uncovered >= self.checkpoint_bytes {
+            Urgency::Due
+        } else {
+            Urgency::None
+        }
     }
 
     /// A durable redb commit now holds every record up to `lsn` and records
