@@ -196,6 +196,27 @@ async fn sixty_four_writers_finish_and_share_commits() {
     assert!(store.get_session("t63-19").await.unwrap().is_some());
 }
 
+/// Durable writers polled together (a `join_all`) share one group, one
+/// log record and one `fdatasync`, and each reads its write once answered.
+#[tokio::test]
+async fn durable_writers_polled_together_share_one_sync() {
+    let t = common::fresh();
+    let store = &t.store;
+    let before = store.writer_stats();
+    let names: Vec<String> = (0..16).map(|i| format!("w{i}")).collect();
+    let writes = names.iter().map(|name| store.put_session(name, b"v"));
+    for r in futures::future::join_all(writes).await {
+        r.unwrap();
+    }
+    let after = store.writer_stats();
+    assert_eq!(after.requests_committed - before.requests_committed, 16);
+    assert_eq!(after.commits - before.commits, 1, "{after:?}");
+    assert_eq!(after.log_syncs - before.log_syncs, 1, "{after:?}");
+    for name in &names {
+        assert!(store.has_session(name).await.unwrap(), "{name}");
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn works_on_a_current_thread_runtime() {
     let t = common::fresh();

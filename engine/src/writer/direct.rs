@@ -1,21 +1,25 @@
-//! The direct path of the `Relaxed` and `ProcessCrashSafe` modes
-//! (invariant 6 of the writer): requests committed on the callers' threads.
+//! The direct path (invariant 6 of the writer): requests committed on the
+//! callers' threads, in `Relaxed` mode and in the modes with a commit log.
 //!
 //! `submit` stages a request here; its future yields once, then *leads*:
 //! it takes every request staged so far (its own and those of every caller
 //! polled in the meantime: the futures of a `join_all`, other tasks of the
 //! executor) and applies them in one transaction on its own thread: in
-//! `Relaxed` mode a redb transaction committed non-durably, in
-//! `ProcessCrashSafe` mode a merge into the overlay after writing their log
-//! record to the OS. In `Relaxed` mode, if the gate is taken (the writer
-//! thread is committing or flushing), it hands them to the writer thread's
-//! queue instead of waiting; in `ProcessCrashSafe` mode the gate is only
-//! held for moments and it waits. A future that finds its request already
-//! taken by another leader just awaits its answer.
+//! `Relaxed` mode a redb transaction committed non-durably, over the log a
+//! merge into the overlay after writing their log record to the OS (in
+//! `Immediate` mode staged for the sync thread, which syncs the record,
+//! publishes the changes and answers). In `Relaxed` mode, if the gate is
+//! taken (the writer thread is committing or flushing), it hands them to
+//! the writer thread's queue instead of waiting; over the log the gate is
+//! only held for moments (a commit, a checkpoint's freeze, which in
+//! `Immediate` mode waits for the sync in flight) and it waits. A future
+//! that finds its request already taken by another leader just awaits its
+//! answer.
 //!
 //! So concurrent callers share a commit here as they do on the writer
 //! thread (before, each committed alone: 16 writers were 16 commits), and a
-//! lone caller still costs one yield and one commit, no thread hop.
+//! lone caller still costs one yield and one commit, no thread hop (in
+//! `Immediate` mode, the hop to the sync thread and back).
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};

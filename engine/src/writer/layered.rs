@@ -4,8 +4,7 @@
 //! layer under the gate again.
 //!
 //! The write runs on a checkpoint thread of its own, so neither the writer
-//! thread (every `Immediate` group goes through it) nor the callers wait
-//! for it; it records the log position at the freeze, where the records it
+//! thread nor the callers wait for it; it records the log position at the freeze, where the records it
 //! does not cover start (the log is a ring, `crate::log`). Only a
 //! checkpoint that must cover the whole log (checkpoints fell behind,
 //! `Journal::overdue`, or the store closes) runs on the writer thread: it
@@ -148,11 +147,6 @@ impl WriterLoop {
             }
             checkpointer.busy.wait();
         }
-        // `Immediate` mode: publish every group handed to the sync thread
-        // first, so the checkpoint can cover the whole log.
-        if let Some(sync) = &self.sync {
-            sync.wait_idle();
-        }
         let mut state = gate.lock();
         let Some(frozen) = self.freeze(overlay, &mut state, false) else {
             return;
@@ -183,6 +177,13 @@ impl WriterLoop {
     /// record is staged behind what redb holds, a plain checkpoint covers
     /// the log.
     fn freeze(&self, overlay: &Overlay, state: &mut GateState, restart: bool) -> Option<Frozen> {
+        // `Immediate` mode: every group handed to the sync thread is
+        // published first (none is handed over while the gate is held), so
+        // the layer frozen holds every record written and the position is
+        // where the records it does not cover start.
+        if let Some(sync) = &state.sync {
+            sync.wait_idle();
+        }
         let journal = state.journal.as_mut()?;
         match overlay.freeze() {
             Freeze::Frozen(layer, lsn) => {
