@@ -18,7 +18,7 @@ use redb::{ReadableTable, TableHandle, WriteTransaction};
 
 use crate::error::Result;
 use crate::log::format::RecordBuf;
-use crate::overlay::{Layer, Layers, META_TABLE, Pending, Probe, TableId, table_id};
+use crate::overlay::{Layer, Layers, META_TABLE, Pending, Probe, SpareIndex, TableId, table_id};
 use crate::tables::{self, Table};
 use crate::view::{Bounds, ReadRows, RowIter, Rows, Val};
 
@@ -51,12 +51,13 @@ impl<'a> Tx<'a> {
     }
 
     /// A transaction over the overlay's `layers`; its changes are logged
-    /// into `record` (empty).
-    pub(crate) fn over(layers: &'a Layers, record: RecordBuf) -> Tx<'a> {
+    /// into `record` (empty) and indexed in `index` (the last one's, if
+    /// kept).
+    pub(crate) fn over(layers: &'a Layers, record: RecordBuf, index: Option<SpareIndex>) -> Tx<'a> {
         Tx {
             target: Target::Overlay {
                 layers,
-                pending: RefCell::new(Pending::default()),
+                pending: RefCell::new(Pending::reusing(index)),
             },
             changes: Some(RefCell::new(record)),
         }
@@ -132,15 +133,15 @@ impl<'a> Tx<'a> {
 
     /// The changes made: their log record (empty when not recording) and
     /// the overlay layer (empty for a redb transaction).
-    pub(crate) fn into_changes(self) -> (RecordBuf, Layer) {
+    pub(crate) fn into_changes(self) -> (RecordBuf, Layer, Option<SpareIndex>) {
         let record = self
             .changes
             .map_or_else(RecordBuf::new, RefCell::into_inner);
-        let layer = match self.target {
-            Target::Redb(_) => Layer::default(),
-            Target::Overlay { pending, .. } => pending.into_inner().into_layer(),
+        let (layer, index) = match self.target {
+            Target::Redb(_) => (Layer::default(), None),
+            Target::Overlay { pending, .. } => pending.into_inner().into_parts(),
         };
-        (record, layer)
+        (record, layer, index)
     }
 }
 
@@ -203,8 +204,10 @@ impl LoggedTable<'_> {
                 pending,
                 table,
             } => {
-                let old = rows.get(key)?.map(|v| v.value().into());
-                pending.borrow_mut().put(*table, key, value);
+                // Hashed once for the lookup and the change.
+                let probe = Probe::new(*table, key);
+                let old = rows.get_probed(&probe)?.map(|v| v.value().into());
+                pending.borrow_mut().put_probed(&probe, value);
                 Ok(old)
             }
         }

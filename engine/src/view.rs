@@ -101,12 +101,22 @@ impl<'a> Rows<'a> {
     }
 }
 
-impl ReadRows for Rows<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Val<'_>>> {
-        if let Some(found) = self.layers.as_ref().and_then(|l| l.get(key)) {
+impl Rows<'_> {
+    /// The row of the key `probe` hashed (`probe` in this table).
+    pub(crate) fn get_probed(&self, probe: &Probe<'_>) -> Result<Option<Val<'_>>> {
+        if let Some(found) = self.layers.as_ref().and_then(|l| l.get(probe)) {
             return Ok(found);
         }
-        Ok(self.base.get(key)?.map(Val::Stored))
+        Ok(self.base.get(probe.key())?.map(Val::Stored))
+    }
+}
+
+impl ReadRows for Rows<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Val<'_>>> {
+        match &self.layers {
+            Some(layers) => self.get_probed(&Probe::new(layers.table, key)),
+            None => Ok(self.base.get(key)?.map(Val::Stored)),
+        }
     }
 
     fn range(&self, bounds: Bounds<'_>) -> Result<RowIter<'_>> {
@@ -139,16 +149,15 @@ impl<'a> Layered<'a> {
         layers.newest_first(self.pending.is_some())
     }
 
-    /// The newest change of `key`, if a layer has one.
-    fn get(&self, key: &[u8]) -> Option<Option<Val<'a>>> {
-        let probe = Probe::new(self.table, key);
+    /// The newest change of the key `probe` hashed, if a layer has one.
+    fn get(&self, probe: &Probe<'_>) -> Option<Option<Val<'a>>> {
         if let Some(pending) = self.pending
-            && let Some(change) = pending.borrow().get(&probe)
+            && let Some(change) = pending.borrow().get(probe)
         {
             return Some(change.map(|v| Val::Copied(v.into())));
         }
         self.newest_first()
-            .find_map(|layer| layer.get(&probe))
+            .find_map(|layer| layer.get(probe))
             .map(|change| change.map(Val::Layered))
     }
 

@@ -46,7 +46,7 @@ mod layer;
 mod pending;
 
 pub(crate) use layer::Layer;
-pub(crate) use pending::Pending;
+pub(crate) use pending::{Pending, SpareIndex};
 
 /// Which table a change is in: the index of a data table in
 /// [`DATA_TABLES`], or [`META_TABLE`].
@@ -90,6 +90,10 @@ impl<'k> Probe<'k> {
             key,
             hash: hash(table, key),
         }
+    }
+
+    pub(crate) fn key(&self) -> &'k [u8] {
+        self.key
     }
 }
 
@@ -230,7 +234,8 @@ impl Overlay {
         if layers.active.is_empty() {
             return Freeze::Empty(layers.active_lsn);
         }
-        let frozen = std::mem::take(&mut layers.active);
+        let next = Arc::new(layers.active.empty_with_room_of());
+        let frozen = std::mem::replace(&mut layers.active, next);
         layers.frozen = Some(frozen.clone());
         Freeze::Frozen(frozen, layers.active_lsn)
     }

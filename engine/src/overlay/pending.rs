@@ -9,7 +9,7 @@ use hashbrown::HashTable;
 
 use super::entry::{Chunks, Entry};
 use super::layer::{Change, Layer};
-use super::{Probe, TableId, hash};
+use super::{Probe, TableId};
 
 /// A transaction's changes, in the order made.
 pub(crate) struct Pending {
@@ -24,25 +24,46 @@ pub(crate) struct Pending {
 
 impl Default for Pending {
     fn default() -> Self {
-        Pending {
-            chunks: Chunks::default(),
-            entries: Vec::new(),
-            newest: HashTable::new(),
-        }
+        Pending::reusing(None)
     }
 }
 
+/// A transaction's hash index, emptied, for the next transaction: grown
+/// from empty, a 10,000-row batch's index was rehashed a dozen times
+/// (2.5% of its instructions, and as much again in allocations).
+pub(crate) struct SpareIndex(HashTable<(u64, usize)>);
+
+/// The largest index kept for the next transaction, in entries.
+const SPARE_INDEX_ENTRIES: usize = 1 << 16;
+
 impl Pending {
+    /// An empty transaction's changes, with `spare`'s room if given.
+    pub(crate) fn reusing(spare: Option<SpareIndex>) -> Pending {
+        Pending {
+            chunks: Chunks::default(),
+            entries: Vec::new(),
+            newest: spare.map_or_else(HashTable::new, |SpareIndex(index)| index),
+        }
+    }
+
     /// Records a change (replacing an earlier one of the same key).
     pub(crate) fn put(&mut self, table: TableId, key: &[u8], value: Option<&[u8]>) {
+        self.put_probed(&Probe::new(table, key), value);
+    }
+
+    /// [`Pending::put`] of a key already hashed (a read-modify-write looked
+    /// it up first: hashing it again was a twentieth of a batch's
+    /// instructions).
+    pub(crate) fn put_probed(&mut self, probe: &Probe<'_>, value: Option<&[u8]>) {
         let Pending {
             chunks,
             entries,
             newest,
         } = self;
+        let Probe { table, key, hash } = *probe;
         entries.push(chunks.append(table, key, value));
         let index = entries.len() - 1;
-        let hashed = hash(table, key);
+        let hashed = hash;
         let same = |&(_, i): &(u64, usize)| chunks.order(&entries[i], table, key).is_eq();
         match newest.find_mut(hashed, same) {
             Some(slot) => slot.1 = index,
@@ -82,12 +103,18 @@ impl Pending {
     }
 
     /// The changes as a layer: the newest per key, sorted.
+    #[cfg(test)]
     pub(crate) fn into_layer(self) -> Layer {
+        self.into_parts().0
+    }
+
+    /// The changes as a layer, and the index emptied for the next
+    /// transaction (unless it grew past [`SPARE_INDEX_ENTRIES`]).
+    pub(crate) fn into_parts(self) -> (Layer, Option<SpareIndex>) {
         let Pending {
             chunks,
             entries,
-            newest,
-            ..
+            mut newest,
         } = self;
         let made = entries.len();
         let mut run: Vec<Entry> = if newest.len() == made {
@@ -96,6 +123,10 @@ impl Pending {
             newest.iter().map(|&(_, i)| entries[i]).collect()
         };
         run.sort_unstable_by(|a, b| chunks.order_entries(a, b));
-        Layer::of_run(chunks.share(), run, made)
+        let spare = (newest.capacity() <= SPARE_INDEX_ENTRIES).then(|| {
+            newest.clear();
+            SpareIndex(newest)
+        });
+        (Layer::of_run(chunks.share(), run, made), spare)
     }
 }

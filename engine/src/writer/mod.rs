@@ -63,7 +63,7 @@ use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
 use crate::log::Journal;
 use crate::log::format::RecordBuf;
-use crate::overlay::Overlay;
+use crate::overlay::{Overlay, SpareIndex};
 use crate::txn::Tx;
 
 mod direct;
@@ -139,6 +139,8 @@ struct GateState {
     /// tenth of a 10,000-row batch's instructions). Kept up to
     /// [`SPARE_RECORD_BYTES`].
     spare_record: Option<RecordBuf>,
+    /// The last group's hash index of its changes, emptied, for the next.
+    spare_index: Option<SpareIndex>,
     /// `Immediate` mode with a log: where committed groups wait for their
     /// sync, handed over under the gate so they arrive in commit order.
     sync: Option<SyncThread>,
@@ -250,6 +252,7 @@ impl Writer {
                 unflushed_since: None,
                 journal,
                 spare_record: None,
+                spare_index: None,
                 sync,
             }),
         });
@@ -665,11 +668,12 @@ fn apply_to_overlay(
 ) -> Attempt {
     let layers = overlay.read();
     let record = state.spare_record.take().unwrap_or_else(RecordBuf::new);
-    let tx = Tx::over(&layers, record);
+    let tx = Tx::over(&layers, record, state.spare_index.take());
     if let Some((index, error)) = apply_all(&tx, jobs) {
         return Attempt::Refused(index, error);
     }
-    let (mut changes, pending) = tx.into_changes();
+    let (mut changes, pending, index) = tx.into_changes();
+    state.spare_index = index;
     drop(layers);
     let Some(journal) = state.journal.as_mut() else {
         return Attempt::Done(Err(Error::Database(
