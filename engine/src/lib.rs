@@ -15,9 +15,10 @@
 //! - **One transaction per call.** Every batch method, mutation-MAC batches
 //!   of any size included, is all-or-nothing; every read-modify-write
 //!   (tc-token merges, `take_sent_message`, message-secret merges) is atomic.
-//! - **Group commit.** A dedicated writer thread commits the requests of many
-//!   concurrent callers in one transaction with one fsync. Readers never wait
-//!   for it, and no fsync ever runs on the caller's (async) thread. The engine
+//! - **Group commit.** The requests of concurrent callers share one
+//!   transaction, one commit-log record and one fsync. Readers never wait
+//!   for writers, and no fsync ever runs on the caller's (async) thread:
+//!   dedicated threads sync the log and checkpoint it into redb. The engine
 //!   uses no async runtime: it works under tokio, smol or anything else.
 //! - **Many accounts per file.** [`RedbStore::for_device`].
 //! - **A persistent cache store.** [`RedbCacheStore`] keeps whatsapp-rust's

@@ -361,7 +361,8 @@ impl RedbStore {
         Ok(result?)
     }
 
-    /// Queues `op` on the writer thread and waits for its group's commit.
+    /// Commits `op` in a group (on this thread or the writer thread, see
+    /// `writer` invariant 6) and waits for the group's commit.
     /// `op` may run more than once (see `writer` invariant 2): it must only
     /// depend on its captures and the transaction.
     pub(crate) async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
