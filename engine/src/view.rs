@@ -78,7 +78,8 @@ impl<'a> View<'a> {
 pub(crate) struct Rows<'a> {
     /// The snapshot's table, opened when first read: a write that reads
     /// nothing (an insert over the overlay) never opens it, and opening one
-    /// (a lookup in redb's table tree) was ~5% of a small write's profile samples.
+    /// (a lookup in redb's table tree) was ~5% of a small write's profile
+    /// samples.
     base: OnceCell<ReadOnlyTable<&'static [u8], &'static [u8]>>,
     snapshot: &'a ReadTransaction,
     table: Table,
