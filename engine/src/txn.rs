@@ -68,7 +68,7 @@ impl<'a> Tx<'a> {
         let target = match &self.target {
             Target::Redb(txn) => TableTarget::Redb(txn.open_table(table)?),
             Target::Overlay { layers, pending } => TableTarget::Overlay {
-                rows: Rows::with_pending(layers, table, pending)?,
+                rows: Rows::with_pending(layers, table, pending),
                 pending,
                 table: table_id(table),
             },

@@ -111,8 +111,8 @@ impl<'a> Rows<'a> {
         layers: &'a Layers,
         table: Table,
         pending: &'a RefCell<Pending>,
-    ) -> Result<Rows<'a>> {
-        Ok(Rows::of(
+    ) -> Rows<'a> {
+        Rows::of(
             &layers.base,
             table,
             Some(Layered {
@@ -120,7 +120,7 @@ impl<'a> Rows<'a> {
                 layers,
                 table: table_id(table),
             }),
-        ))
+        )
     }
 }
 
@@ -441,7 +441,7 @@ mod tests {
         assert_eq!(read.get(b"e").unwrap().map(|v| v.value().to_vec()), None);
         assert_eq!(read.get(b"b").unwrap().unwrap().value(), b"frozen");
 
-        let write = Rows::with_pending(&layers, SESSIONS, &pending).unwrap();
+        let write = Rows::with_pending(&layers, SESSIONS, &pending);
         let keys: Vec<_> = rows(write.iter().unwrap())
             .into_iter()
             .map(|r| r.0)

@@ -46,8 +46,9 @@
 //!    `Relaxed` mode, if the gate is taken (the thread is committing a group
 //!    or flushing with fsync), the caller does not wait: it queues the
 //!    staged requests as usual; over the overlay the gate is only held for
-//!    moments and it waits. The gate also records when the oldest not-yet-flushed commit
-//!    happened, so the flush deadline covers direct commits too.
+//!    moments and it waits. The gate also records when the oldest
+//!    not-yet-flushed commit happened, so the flush deadline covers direct
+//!    commits too.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -705,13 +706,12 @@ fn finish_group(
     outcome: Result<bool>,
     counters: &Counters,
 ) {
-    if let (Some(sync), Ok(logged)) = (&mut state.sync, &outcome) {
-        counters.add(&counters.commits, 1);
-        let logged = *logged;
-        return sync.hand_over(Pending { jobs, logged }, counters);
-    }
     if let Ok(logged) = &outcome {
         counters.add(&counters.commits, 1);
+        if let Some(sync) = &mut state.sync {
+            let logged = *logged;
+            return sync.hand_over(Pending { jobs, logged }, counters);
+        }
         let unflushed = match durability {
             Durability::Relaxed { .. } => true,
             Durability::ProcessCrashSafe { .. } => *logged,

@@ -82,12 +82,10 @@ impl SyncThread {
         let (tx, rx) = mpsc::channel();
         let settled = Arc::new(Settled::default());
         let sync_loop = SyncLoop {
-            settler: Settler {
-                log,
-                poisoned,
-                overlay,
-                counters,
-            },
+            log,
+            poisoned,
+            overlay,
+            counters,
             settled: settled.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -147,8 +145,12 @@ impl Drop for SyncThread {
     }
 }
 
+/// The sync thread: syncs, publishes and answers.
 struct SyncLoop {
-    settler: Settler,
+    log: LogSyncer,
+    poisoned: Arc<AtomicBool>,
+    overlay: Arc<Overlay>,
+    counters: Arc<Counters>,
     settled: Arc<Settled>,
 }
 
@@ -160,21 +162,11 @@ impl SyncLoop {
             let mut batch = vec![first];
             batch.extend(rx.try_iter());
             let groups = batch.len() as u64;
-            self.settler.settle(batch);
+            self.settle(batch);
             self.settled.add(groups);
         }
     }
-}
 
-/// Syncs, publishes and answers.
-struct Settler {
-    log: LogSyncer,
-    poisoned: Arc<AtomicBool>,
-    overlay: Arc<Overlay>,
-    counters: Arc<Counters>,
-}
-
-impl Settler {
     /// Syncs once for `batch` (invariant 4 on failure), publishes its
     /// changes and answers its callers in order.
     fn settle(&self, batch: Vec<Pending>) {
