@@ -166,7 +166,7 @@ pub(crate) type LayeredRow<'a> = (Cow<'a, [u8]>, Option<Val<'a>>);
 
 impl<'a> Layered<'a> {
     /// The overlay's layers this reader reads: a write transaction's (it
-    /// has `pending`) include the unsynced groups.
+    /// has `pending`) include the unsynced staged groups.
     fn newest_first(&self) -> impl Iterator<Item = &'a Layer> + use<'a> {
         let layers: &'a Layers = self.layers;
         layers.newest_first(self.pending.is_some())
@@ -414,7 +414,8 @@ mod tests {
             frozen: Some(Arc::new(frozen.into_layer())),
             active: Arc::new(active.into_layer()),
             active_lsn: 0,
-            unsynced: Default::default(),
+            staged: Default::default(),
+            published: 0,
         };
         let mut own = Pending::default();
         own.put(id, b"a", None);

@@ -25,12 +25,15 @@
 //!    write the log lacks.
 //! 3. Newer layers win: pending (a transaction's own) over unsynced over
 //!    active over frozen over the base.
-//! 4. In `Immediate` mode a group's changes join `active` only after its
-//!    record is synced (the sync thread publishes them, in commit order):
-//!    readers never see a write a crash can take back, while the writer's
-//!    next groups read it from the unsynced layers. A checkpoint writes
-//!    only `active`, so it never makes durable what the log does not yet
-//!    hold durably.
+//! 4. In `Immediate` mode a group's changes are staged apart until its
+//!    record is synced: readers never see a write a crash can take back,
+//!    while the writer's next groups read it from the staged layers. The
+//!    sync thread then *publishes* the synced groups (readers read them
+//!    from then on: one counter moves, so their callers are answered
+//!    without waiting for a merge) and afterwards *absorbs* them into
+//!    `active`, in commit order. A checkpoint writes only `active` (a
+//!    freeze absorbs the published groups first), so it never makes
+//!    durable what the log does not yet hold durably.
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -110,23 +113,31 @@ pub(crate) struct Layers {
     /// The LSN of the last record whose changes are in `active` (or in
     /// `frozen`, or the base): what a checkpoint of them covers.
     pub(crate) active_lsn: u64,
-    /// `Immediate` mode: groups whose records are written but not yet
-    /// synced, oldest first, with their LSN (`None`: no record). Only the
-    /// writer's transactions read them; the sync thread publishes them
-    /// into `active` in order (invariant 4).
-    pub(crate) unsynced: VecDeque<(Option<u64>, Layer)>,
+    /// `Immediate` mode: groups whose records are written, oldest first,
+    /// with their LSN (`None`: no record), not yet absorbed into `active`.
+    /// The first [`published`](Self::published) are synced; the others
+    /// only the writer's transactions read (invariant 4).
+    pub(crate) staged: VecDeque<(Option<u64>, Layer)>,
+    /// How many of the oldest `staged` groups are synced and so visible
+    /// to readers.
+    pub(crate) published: usize,
 }
 
 impl Layers {
-    /// The layers to read, newest first: readers read the active and the
-    /// frozen layer; a write transaction (`unsynced`) reads the unsynced
-    /// groups before them too (a group reads the groups applied before it).
-    pub(crate) fn newest_first(&self, unsynced: bool) -> impl Iterator<Item = &Layer> {
-        let staged = if unsynced { self.unsynced.len() } else { 0 };
-        self.unsynced
+    /// The layers to read, newest first: readers read the published
+    /// groups, the active and the frozen layer; a write transaction
+    /// (`writer`) reads the unsynced groups before them too (a group reads
+    /// the groups applied before it).
+    pub(crate) fn newest_first(&self, writer: bool) -> impl Iterator<Item = &Layer> {
+        let visible = if writer {
+            self.staged.len()
+        } else {
+            self.published
+        };
+        self.staged
             .iter()
+            .take(visible)
             .rev()
-            .take(staged)
             .map(|(_, layer)| layer)
             .chain(std::iter::once(&*self.active))
             .chain(self.frozen.as_deref())
@@ -150,6 +161,15 @@ impl Layers {
         }
         if let Some(lsn) = lsn {
             self.active_lsn = lsn;
+        }
+    }
+
+    /// Moves the published groups into `active`, oldest first.
+    fn absorb_published(&mut self) {
+        for _ in 0..std::mem::take(&mut self.published) {
+            if let Some((lsn, changes)) = self.staged.pop_front() {
+                self.absorb(changes, lsn);
+            }
         }
     }
 }
@@ -176,7 +196,8 @@ impl Overlay {
                 frozen: None,
                 active: Arc::default(),
                 active_lsn: lsn,
-                unsynced: VecDeque::new(),
+                staged: VecDeque::new(),
+                published: 0,
             }),
         }
     }
@@ -204,18 +225,23 @@ impl Overlay {
     /// `Immediate` mode: keeps a group's changes for the writer's next
     /// groups until its record is synced (`publish`).
     pub(crate) fn stage(&self, changes: Layer, lsn: Option<u64>) {
-        self.write().unsynced.push_back((lsn, changes));
+        self.write().staged.push_back((lsn, changes));
     }
 
-    /// `Immediate` mode: the oldest `groups` staged groups are synced:
-    /// readers see them now.
+    /// `Immediate` mode: the oldest `groups` unpublished staged groups are
+    /// synced: readers see them now. Costs a counter, not a merge, so their
+    /// callers are answered sooner; `absorb_published` merges them after.
     pub(crate) fn publish(&self, groups: usize) {
         let mut layers = self.write();
-        for _ in 0..groups {
-            match layers.unsynced.pop_front() {
-                Some((lsn, changes)) => layers.absorb(changes, lsn),
-                None => break,
-            }
+        layers.published = (layers.published + groups).min(layers.staged.len());
+    }
+
+    /// `Immediate` mode: moves the published groups into the active layer,
+    /// so readers look through fewer layers and a checkpoint finds them.
+    pub(crate) fn absorb_published(&self) {
+        let mut layers = self.write();
+        if layers.published > 0 {
+            layers.absorb_published();
         }
     }
 
@@ -228,6 +254,7 @@ impl Overlay {
     /// Checkpoint step 1: the active layer becomes the frozen one.
     pub(crate) fn freeze(&self) -> Freeze {
         let mut layers = self.write();
+        layers.absorb_published();
         if layers.frozen.is_some() {
             return Freeze::Busy;
         }
@@ -243,7 +270,10 @@ impl Overlay {
     /// Everything a reader sees now, kept for a long read (a backup) without
     /// holding the lock: the base and the layers, oldest first.
     pub(crate) fn pin(&self) -> Pinned {
-        let layers = self.read();
+        let mut layers = self.write();
+        // Published groups are not shared layers: move them where a pin
+        // can share them.
+        layers.absorb_published();
         let mut pinned: Vec<Arc<Layer>> = layers.frozen.iter().cloned().collect();
         pinned.push(layers.active.clone());
         Pinned {
@@ -274,6 +304,58 @@ mod tests {
             pending.put(*table, key, *value);
         }
         pending.into_layer()
+    }
+
+    /// `Immediate` mode: a staged group is read by the writer's next
+    /// groups only; once published by readers too, before and after it is
+    /// absorbed into the active layer; a freeze and a pin take the
+    /// published groups along, never an unsynced one.
+    #[test]
+    fn staged_groups_are_read_once_published() {
+        use redb::ReadableDatabase;
+        let db = redb::Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .unwrap();
+        let overlay = Overlay::new(db.begin_read().unwrap(), 0);
+        let read = |writer: bool, key: &[u8]| {
+            let probe = Probe::new(0, key);
+            let layers = overlay.read();
+            let found = layers.newest_first(writer).find_map(|l| l.get(&probe));
+            found.flatten().map(<[u8]>::to_vec)
+        };
+        overlay.stage(layer(&[(0, b"a", Some(b"1"))]), Some(1));
+        overlay.stage(layer(&[(0, b"b", Some(b"2"))]), Some(2));
+        assert_eq!(read(false, b"a"), None, "unsynced: hidden from readers");
+        assert_eq!(read(true, b"a"), Some(b"1".to_vec()), "the writer's");
+
+        overlay.publish(1);
+        assert_eq!(read(false, b"a"), Some(b"1".to_vec()), "published");
+        assert_eq!(read(false, b"b"), None, "the next is not synced yet");
+        overlay.absorb_published();
+        assert_eq!(overlay.read().staged.len(), 1, "only the unsynced group");
+        assert_eq!(read(false, b"a"), Some(b"1".to_vec()), "absorbed");
+
+        let pinned = overlay.pin();
+        let in_pin = |key: &[u8]| {
+            pinned
+                .layers
+                .iter()
+                .any(|l| l.get(&Probe::new(0, key)).is_some())
+        };
+        assert!(
+            in_pin(b"a") && !in_pin(b"b"),
+            "a pin holds what readers see"
+        );
+
+        overlay.publish(1);
+        match overlay.freeze() {
+            Freeze::Frozen(frozen, lsn) => {
+                assert_eq!(lsn, 2, "the frozen layer covers the published group");
+                assert_eq!(frozen.get(&Probe::new(0, b"b")), Some(Some(&b"2"[..])));
+            }
+            _ => panic!("the active layer holds two groups"),
+        }
+        assert!(overlay.read().staged.is_empty());
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! `Relaxed` mode a redb transaction committed non-durably, over the log a
 //! merge into the overlay after writing their log record to the OS (in
 //! `Immediate` mode staged for the sync thread, which syncs the record,
-//! publishes the changes and answers). In `Relaxed` mode, if the gate is
+//! publishes the changes and answers; while it syncs, the leader merges
+//! the groups it published before into the active layer, work that was on
+//! the sync thread's path to the answers). In `Relaxed` mode, if the gate is
 //! taken (the writer thread is committing or flushing), it hands them to
 //! the writer thread's queue instead of waiting; over the log the gate is
 //! only held for moments (a commit, a checkpoint's freeze, which in
@@ -104,6 +106,14 @@ impl Direct {
         });
         if started_clock || log_wants {
             let _ = self.writer.send(Message::Nudge);
+        }
+        drop(state);
+        // While the sync thread syncs this group, merge the groups it
+        // published before into the active layer (off its path to answers).
+        if self.target.publish_after_sync
+            && let Some(overlay) = &self.target.overlay
+        {
+            overlay.absorb_published();
         }
     }
 

@@ -179,8 +179,9 @@ impl WriterLoop {
     /// the log.
     fn freeze(&self, overlay: &Overlay, state: &mut GateState, restart: bool) -> Option<Frozen> {
         // `Immediate` mode: every group handed to the sync thread is
-        // published first (none is handed over while the gate is held), so
-        // the layer frozen holds every record written and the position is
+        // published first (none is handed over while the gate is held;
+        // `Overlay::freeze` absorbs the published groups), so the layer
+        // frozen holds every record written and the position is
         // where the records it does not cover start.
         if let Some(sync) = &state.sync {
             sync.wait_idle();

@@ -79,6 +79,10 @@ use sync::{Pending, SyncThread};
 trait Job: Send {
     /// Stages the request's changes into `txn`.
     fn apply(&mut self, txn: &Tx<'_>) -> Result<()>;
+    /// Drops the request's operation (and the rows it holds) once its
+    /// group committed: on the leader's thread, whose allocator then gets
+    /// the buffers back, not on the sync thread answering it.
+    fn release(&mut self);
     /// Answers the caller once the group's commit has succeeded or failed.
     fn complete(self: Box<Self>, outcome: Result<()>);
 }
@@ -87,7 +91,9 @@ trait Job: Send {
 type Jobs = Vec<Box<dyn Job>>;
 
 struct TypedJob<T, F> {
-    op: F,
+    /// `None` once released; kept until then, as a group that refuses one
+    /// request applies the others again.
+    op: Option<F>,
     output: Option<T>,
     reply: oneshot::Sender<Result<T>>,
 }
@@ -98,8 +104,16 @@ where
     F: FnMut(&Tx<'_>) -> Result<T> + Send,
 {
     fn apply(&mut self, txn: &Tx<'_>) -> Result<()> {
-        self.output = Some((self.op)(txn)?);
+        let op = self
+            .op
+            .as_mut()
+            .ok_or_else(|| Error::Database("internal: request applied after release".into()))?;
+        self.output = Some(op(txn)?);
         Ok(())
+    }
+
+    fn release(&mut self) {
+        self.op = None;
     }
 
     fn complete(self: Box<Self>, outcome: Result<()>) {
@@ -332,7 +346,7 @@ impl Writer {
     {
         let (reply, rx) = oneshot::channel();
         let job = Box::new(TypedJob {
-            op,
+            op: Some(op),
             output: None,
             reply,
         });
@@ -702,7 +716,7 @@ fn apply_to_overlay(
 fn finish_group(
     state: &mut GateState,
     durability: Durability,
-    jobs: Jobs,
+    mut jobs: Jobs,
     outcome: Result<bool>,
     counters: &Counters,
 ) {
@@ -710,6 +724,7 @@ fn finish_group(
         counters.add(&counters.commits, 1);
         if let Some(sync) = &mut state.sync {
             let logged = *logged;
+            jobs.iter_mut().for_each(|job| job.release());
             return sync.hand_over(Pending { jobs, logged }, counters);
         }
         let unflushed = match durability {
