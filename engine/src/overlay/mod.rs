@@ -23,17 +23,17 @@
 //! 2. A change is in a layer only after its log record is written (the
 //!    writer merges after `Journal::record`), so a reader never sees a
 //!    write the log lacks.
-//! 3. Newer layers win: pending (a transaction's own) over unsynced over
+//! 3. Newer layers win: pending (a transaction's own) over staged over
 //!    active over frozen over the base.
 //! 4. In `Immediate` mode a group's changes are staged apart until its
 //!    record is synced: readers never see a write a crash can take back,
 //!    while the writer's next groups read it from the staged layers. The
 //!    sync thread then *publishes* the synced groups (readers read them
 //!    from then on: one counter moves, so their callers are answered
-//!    without waiting for a merge) and afterwards *absorbs* them into
-//!    `active`, in commit order. A checkpoint writes only `active` (a
-//!    freeze absorbs the published groups first), so it never makes
-//!    durable what the log does not yet hold durably.
+//!    without waiting for a merge); the next leader (or a freeze, or a
+//!    pin) *absorbs* them into `active`, in commit order. A checkpoint
+//!    writes only `active` (a freeze absorbs the published groups first),
+//!    so it never makes durable what the log does not yet hold durably.
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
