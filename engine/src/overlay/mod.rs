@@ -239,10 +239,7 @@ impl Overlay {
     /// `Immediate` mode: moves the published groups into the active layer,
     /// so readers look through fewer layers and a checkpoint finds them.
     pub(crate) fn absorb_published(&self) {
-        let mut layers = self.write();
-        if layers.published > 0 {
-            layers.absorb_published();
-        }
+        self.write().absorb_published();
     }
 
     /// Roughly the memory the active layer takes: a checkpoint is due once

@@ -6,11 +6,10 @@
 //! The write runs on a checkpoint thread of its own, so neither the writer
 //! thread nor the callers wait for it; it records the log position at the
 //! freeze, where the records it does not cover start (the log is a ring,
-//! `crate::log`). Only a
-//! checkpoint that must cover the whole log (checkpoints fell behind,
-//! `Journal::overdue`, or the store closes) runs on the writer thread: it
-//! writes the active layer with writers going on, then what came meanwhile
-//! with the gate held, and the log restarts.
+//! `crate::log`). Only a checkpoint that must cover the whole log
+//! (checkpoints fell behind, `Journal::overdue`, or the store closes) runs
+//! on the writer thread: it writes the active layer with writers going on,
+//! then what came meanwhile with the gate held, and the log restarts.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
