@@ -135,6 +135,13 @@ impl RecordBuf {
         self.changes += 1;
     }
 
+    /// The record sealed last, followed by `zeros` zero bytes that are
+    /// written with it but are not part of it (`CommitLog::append`).
+    pub(crate) fn with_zeros_after(&mut self, zeros: usize) -> &[u8] {
+        self.bytes.resize(self.bytes.len() + zeros, 0);
+        &self.bytes
+    }
+
     /// Whether no change was added.
     pub(crate) fn is_empty(&self) -> bool {
         self.changes == 0
