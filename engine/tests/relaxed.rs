@@ -72,36 +72,41 @@ async fn many_relaxed_writers_all_land() {
     }
 }
 
-/// The loss bound under steady load: while eight writers keep the writer
-/// thread committing groups, the flush timer still fires about every
-/// `flush_interval`, not only once the writes stop (a mutant that restarted
-/// the clock at each group commit survived every other test).
+/// The loss bound under steady load: while eight writers keep the store
+/// committing, the flush timer still fires every `flush_interval`, not only
+/// once the writes stop (a mutant that restarted the clock at each group
+/// commit survived every other test). The writers stop once they have seen
+/// three flushes; a slow disk only makes that take longer, up to 20 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steady_writes_are_flushed_every_interval_not_only_when_they_stop() {
     let dir = tempfile::tempdir().unwrap();
     let store = relaxed(&dir.path().join("r.redb"), Duration::from_millis(40));
     let start = std::time::Instant::now();
+    let give_up = Duration::from_secs(20);
     let writers = (0..8).map(|w| {
         let store = store.clone();
         tokio::spawn(async move {
             let mut i = 0u32;
-            while start.elapsed() < Duration::from_millis(600) {
+            while store.writer_stats().flushes < 3 {
+                if start.elapsed() > give_up {
+                    return false;
+                }
                 store
                     .put_session(&format!("{w}-{i}@lid"), b"s")
                     .await
                     .unwrap();
                 i += 1;
             }
+            true
         })
     });
     for writer in writers.collect::<Vec<_>>() {
-        writer.await.unwrap();
+        assert!(
+            writer.await.unwrap(),
+            "fewer than 3 flushes in {give_up:?} of steady writes with a 40 ms interval ({} in all)",
+            store.writer_stats().flushes
+        );
     }
-    let flushes = store.writer_stats().flushes;
-    assert!(
-        flushes >= 5,
-        "{flushes} flushes during 600 ms of steady writes with a 40 ms interval"
-    );
 }
 
 /// `flush` makes relaxed writes durable now, not at the next tick.

@@ -478,6 +478,10 @@ impl WriterLoop {
                 for reply in flushes {
                     let _ = reply.send(outcome.clone());
                 }
+            } else {
+                // Under steady load a message always waits, so the timeout in
+                // `next_message` may never fire: the interval is a loss bound.
+                self.flush_if_due();
             }
             if shutdown {
                 self.close();
@@ -511,22 +515,13 @@ impl WriterLoop {
     /// is gone.
     fn next_message(&mut self) -> Option<Message> {
         loop {
-            let (unflushed_since, checkpoint_at) = {
+            let (flush_at, checkpoint_at) = {
                 let state = self.gate.lock();
                 let checkpoint_at = state
                     .journal
                     .as_ref()
                     .and_then(Journal::checkpoint_deadline);
-                (state.unflushed_since, checkpoint_at)
-            };
-            let flush_at = match (self.durability, unflushed_since) {
-                (Durability::Relaxed { flush_interval }, Some(since)) => {
-                    Some(since + flush_interval)
-                }
-                (Durability::ProcessCrashSafe { sync_interval }, Some(since)) => {
-                    Some(since + sync_interval)
-                }
-                _ => None,
+                (self.flush_deadline(state.unflushed_since), checkpoint_at)
             };
             let Some(deadline) = flush_at.into_iter().chain(checkpoint_at).min() else {
                 return self.rx.recv().ok();
@@ -535,15 +530,34 @@ impl WriterLoop {
             match self.rx.recv_timeout(wait.max(Duration::from_micros(1))) {
                 Ok(msg) => return Some(msg),
                 Err(RecvTimeoutError::Timeout) => {
-                    if flush_at.is_some_and(|at| at <= Instant::now())
-                        && let Err(e) = self.flush_now()
-                    {
-                        log::error!("redb-storage: periodic flush failed: {e}");
-                    }
+                    self.flush_if_due();
                     self.checkpoint(false);
                 }
                 Err(RecvTimeoutError::Disconnected) => return None,
             }
+        }
+    }
+
+    /// When the commits unflushed since `unflushed_since` must be flushed
+    /// (Relaxed) or synced (ProcessCrashSafe); `None` in Immediate mode.
+    fn flush_deadline(&self, unflushed_since: Option<Instant>) -> Option<Instant> {
+        let interval = match self.durability {
+            Durability::Relaxed { flush_interval } => flush_interval,
+            Durability::ProcessCrashSafe { sync_interval } => sync_interval,
+            Durability::Immediate => return None,
+        };
+        unflushed_since.map(|since| since + interval)
+    }
+
+    /// Flushes if the oldest unflushed commit has waited its interval.
+    fn flush_if_due(&mut self) {
+        let since = self.gate.lock().unflushed_since;
+        if self
+            .flush_deadline(since)
+            .is_some_and(|at| at <= Instant::now())
+            && let Err(e) = self.flush_now()
+        {
+            log::error!("redb-storage: periodic flush failed: {e}");
         }
     }
 
@@ -889,6 +903,56 @@ mod tests {
         let stats = writer.stats();
         assert_eq!(stats.requests_committed, 500);
         assert!(stats.commits < 500, "no grouping happened: {stats:?}");
+    }
+
+    /// The flush interval bounds the loss even while the writer thread's
+    /// queue is never empty (its idle timeout then never fires): sixty
+    /// queued requests of 1 ms each, one per group, with a 5 ms interval.
+    #[test]
+    fn a_queue_that_never_empties_is_still_flushed_every_interval() {
+        let (_dir, db, writer) = setup();
+        drop(writer);
+        let relaxed = Durability::Relaxed {
+            flush_interval: Duration::from_millis(5),
+        };
+        let config = StoreConfig::default()
+            .with_durability(relaxed)
+            .with_max_group_size(1);
+        let writer = Writer::spawn(db, &config, None).unwrap();
+        let counters = writer.counters.clone();
+        let flushes_seen_by_the_last = Arc::new(AtomicU64::new(u64::MAX));
+        let replies: Vec<_> = (0..60)
+            .map(|i| {
+                let (reply, rx) = oneshot::channel();
+                let (counters, seen) = (counters.clone(), flushes_seen_by_the_last.clone());
+                let op = move |txn: &Tx<'_>| -> Result<()> {
+                    txn.open_table(T)?
+                        .insert(b"k".as_slice(), b"1".as_slice())?;
+                    std::thread::sleep(Duration::from_millis(1));
+                    if i == 59 {
+                        seen.store(counters.flushes.load(Ordering::Relaxed), Ordering::Relaxed);
+                    }
+                    Ok(())
+                };
+                let job = Box::new(TypedJob {
+                    op: Some(op),
+                    output: None,
+                    reply,
+                });
+                writer.tx.send(Message::Job(job)).unwrap();
+                rx
+            })
+            .collect();
+        futures::executor::block_on(async {
+            for rx in replies {
+                rx.await.unwrap().unwrap();
+            }
+        });
+        let flushes = flushes_seen_by_the_last.load(Ordering::Relaxed);
+        assert!(
+            flushes >= 3,
+            "{flushes} flushes during 60 ms of queued groups with a 5 ms interval"
+        );
     }
 
     #[test]
