@@ -53,7 +53,7 @@ impl AppSyncStore for RedbStore {
 
     async fn set_version(&self, name: &str, state: HashState) -> Result<()> {
         let row = (self.key().named(name), state.encode());
-        self.put_rows(APP_STATE_VERSIONS, vec![row]).await
+        self.put_row(APP_STATE_VERSIONS, row).await
     }
 
     /// All rows in one transaction, whatever the batch size.

@@ -19,7 +19,7 @@ use crate::view::ReadRows;
 impl DeviceStore for RedbStore {
     async fn save(&self, device: &Device) -> Result<()> {
         let row = (self.key(), DeviceRecord::encode_device(device));
-        self.put_rows(DEVICES, vec![row]).await
+        self.put_row(DEVICES, row).await
     }
 
     /// `device_props`, `client_profile` and `nct_salt_sync_seen` are runtime

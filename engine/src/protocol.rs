@@ -191,7 +191,7 @@ impl ProtocolStore for RedbStore {
             self.base_key_key(address, message_id),
             Blob::encode_slice(base_key),
         );
-        self.put_rows(BASE_KEYS, vec![row]).await
+        self.put_row(BASE_KEYS, row).await
     }
 
     async fn has_same_base_key(
@@ -238,7 +238,7 @@ impl ProtocolStore for RedbStore {
 
     async fn put_group_metadata(&self, group_jid: &str, blob: &[u8]) -> Result<()> {
         let row = (self.key().named(group_jid), Blob::encode_slice(blob));
-        self.put_rows(GROUP_METADATA, vec![row]).await
+        self.put_row(GROUP_METADATA, row).await
     }
 
     async fn delete_group_metadata(&self, group_jid: &str) -> Result<()> {
@@ -252,7 +252,7 @@ impl ProtocolStore for RedbStore {
 
     async fn put_tc_token(&self, jid: &str, entry: &TcTokenEntry) -> Result<()> {
         let row = (self.key().named(jid), entry.encode());
-        self.put_rows(TC_TOKENS, vec![row]).await
+        self.put_row(TC_TOKENS, row).await
     }
 
     async fn delete_tc_token(&self, jid: &str) -> Result<()> {
@@ -357,7 +357,7 @@ impl ProtocolStore for RedbStore {
             self.sent_key(chat_jid, message_id),
             StampedBlob::encode_parts(wacore::time::now_secs(), payload),
         );
-        self.put_rows(SENT_MESSAGES, vec![row]).await
+        self.put_row(SENT_MESSAGES, row).await
     }
 
     /// Atomic read-and-delete: of two racing takers exactly one gets the payload.
@@ -396,7 +396,7 @@ impl ProtocolStore for RedbStore {
             self.pending_key(chat, sender, id),
             StampedBlob::encode_parts(wacore::time::now_secs(), message),
         );
-        self.put_rows(PENDING_INBOUND, vec![row]).await
+        self.put_row(PENDING_INBOUND, row).await
     }
 
     async fn get_pending_inbound(

@@ -91,6 +91,20 @@ impl RedbStore {
         .await
     }
 
+    /// Upserts one row (encoded key, encoded record): [`Self::put_rows`]
+    /// without a list to allocate, on the path of every single-row write.
+    pub(crate) async fn put_row(
+        &self,
+        table: Table,
+        (key, value): (Key, Vec<u8>),
+    ) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            txn.open_table(table)?
+                .insert(key.as_slice(), value.as_slice())
+        })
+        .await
+    }
+
     /// Deletes `keys` in one transaction; missing keys are not an error.
     pub(crate) async fn delete_rows(&self, table: Table, keys: Vec<Key>) -> Result<(), StoreError> {
         if keys.is_empty() {

@@ -50,7 +50,7 @@ impl RedbStore {
 impl SignalStore for RedbStore {
     async fn put_identity(&self, address: &str, key: [u8; 32]) -> Result<()> {
         let row = (self.key().named(address), Identity(key).encode());
-        self.put_rows(IDENTITIES, vec![row]).await
+        self.put_row(IDENTITIES, row).await
     }
 
     async fn put_identities_batch(&self, identities: &[(Arc<str>, [u8; 32])]) -> Result<()> {
@@ -80,7 +80,7 @@ impl SignalStore for RedbStore {
 
     async fn put_session(&self, address: &str, session: &[u8]) -> Result<()> {
         let row = (self.key().named(address), Blob::encode_slice(session));
-        self.put_rows(SESSIONS, vec![row]).await
+        self.put_row(SESSIONS, row).await
     }
 
     async fn put_sessions_batch(&self, sessions: &[(Arc<str>, Bytes)]) -> Result<()> {
@@ -113,7 +113,7 @@ impl SignalStore for RedbStore {
             self.key().numbered(id),
             PreKeyRecord::encode_parts(uploaded, record),
         );
-        self.put_rows(PREKEYS, vec![row]).await
+        self.put_row(PREKEYS, row).await
     }
 
     async fn store_prekeys_batch(&self, keys: &[(u32, Bytes)], uploaded: bool) -> Result<()> {
@@ -198,7 +198,7 @@ impl SignalStore for RedbStore {
 
     async fn store_signed_prekey(&self, id: u32, record: &[u8]) -> Result<()> {
         let row = (self.key().numbered(id), Blob::encode_slice(record));
-        self.put_rows(SIGNED_PREKEYS, vec![row]).await
+        self.put_row(SIGNED_PREKEYS, row).await
     }
 
     async fn load_signed_prekey(&self, id: u32) -> Result<Option<Vec<u8>>> {
@@ -223,7 +223,7 @@ impl SignalStore for RedbStore {
 
     async fn put_sender_key(&self, address: &str, record: &[u8]) -> Result<()> {
         let row = (self.key().named(address), Blob::encode_slice(record));
-        self.put_rows(SENDER_KEYS, vec![row]).await
+        self.put_row(SENDER_KEYS, row).await
     }
 
     async fn put_sender_keys_batch(&self, sender_keys: &[(Arc<str>, Bytes)]) -> Result<()> {
