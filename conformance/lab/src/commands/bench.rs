@@ -248,10 +248,30 @@ async fn bench(
         }
         eprintln!("{line}");
     }
+    let paired = match subjects.iter().position(|s| s.name == "redb") {
+        Some(i)
+            if workloads
+                .iter()
+                .any(|w| w.name.starts_with("concurrent_writers")) =>
+        {
+            eprintln!(
+                "concurrent_writers_16 / concurrent_writers_1 on redb, in alternating pairs ..."
+            );
+            super::bench_pairs::sixteen_writers_over_one(&subjects[i], budget, &mut counters[i])
+                .await
+        }
+        _ => None,
+    };
     drop(subjects);
     let baseline_after = fdatasync_rate(dir.path(), budget.measure)?;
     let mut lines = vec![String::new()];
     lines.extend(target_ratios(&results, baseline_before, baseline_after));
+    if let Some(p) = paired {
+        lines.push(format!(
+            "16 concurrent durable writers / one, {} alternating pairs of windows: redb {:.1}x (pairs {:.1}x to {:.1}x)",
+            p.pairs, p.pooled, p.lowest, p.highest
+        ));
+    }
     if extras {
         lines.push(String::new());
         lines.extend(file_sizes(dir.path()).await?);

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod bench;
 pub mod bench_families;
 pub mod bench_network;
+mod bench_pairs;
 pub mod compact;
 pub mod faults;
 pub mod inspect;
