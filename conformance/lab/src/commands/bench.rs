@@ -25,6 +25,8 @@ use whatsapp_rust_postgres_storage::{PostgresConfig, PostgresStore};
 use whatsapp_rust_redb_storage::{Durability, RedbStore, StoreConfig};
 use whatsapp_rust_sqlite_storage::SqliteStore;
 
+use super::bench_pairs::{PairedRatio, sixteen_writers_over_one};
+
 /// Every store `bench` knows, in table order.
 const BACKENDS: [&str; 7] = [
     "redb",
@@ -257,21 +259,19 @@ async fn bench(
             eprintln!(
                 "concurrent_writers_16 / concurrent_writers_1 on redb, in alternating pairs ..."
             );
-            super::bench_pairs::sixteen_writers_over_one(&subjects[i], budget, &mut counters[i])
-                .await
+            sixteen_writers_over_one(&subjects[i], budget, &mut counters[i]).await
         }
         _ => None,
     };
     drop(subjects);
     let baseline_after = fdatasync_rate(dir.path(), budget.measure)?;
     let mut lines = vec![String::new()];
-    lines.extend(target_ratios(&results, baseline_before, baseline_after));
-    if let Some(p) = paired {
-        lines.push(format!(
-            "16 concurrent durable writers / one, {} alternating pairs of windows: redb {:.1}x (pairs {:.1}x to {:.1}x)",
-            p.pairs, p.pooled, p.lowest, p.highest
-        ));
-    }
+    lines.extend(target_ratios(
+        &results,
+        baseline_before,
+        baseline_after,
+        paired.as_ref(),
+    ));
     if extras {
         lines.push(String::new());
         lines.extend(file_sizes(dir.path()).await?);
@@ -302,7 +302,12 @@ fn fdatasync_rate(dir: &Path, for_how_long: Duration) -> Result<f64, String> {
 }
 
 /// The ratios the engine's durability targets name (docs/BENCHMARKS.md).
-fn target_ratios(results: &[Measurement], before: f64, after: f64) -> Vec<String> {
+fn target_ratios(
+    results: &[Measurement],
+    before: f64,
+    after: f64,
+    paired: Option<&PairedRatio>,
+) -> Vec<String> {
     let figure = |w: &str, col: &str| report::figure(results, w, col);
     let mut lines = vec![format!(
         "fdatasync baseline (append 1 KiB + fdatasync, one at a time): {before:.0}/s before the workloads, {after:.0}/s after"
@@ -329,6 +334,12 @@ fn target_ratios(results: &[Measurement], before: f64, after: f64) -> Vec<String
         lines.push(format!(
             "16 concurrent durable writers / one: redb {sixteen:.0} / {one:.0} = {:.1}x",
             sixteen / one
+        ));
+    }
+    if let Some(p) = paired {
+        lines.push(format!(
+            "16 concurrent durable writers / one, {} alternating pairs of windows: redb {:.1}x (pairs {:.1}x to {:.1}x)",
+            p.pairs, p.pooled, p.lowest, p.highest
         ));
     }
     for col in ["redb", "redb-pcs", "redb-relaxed"] {
