@@ -252,9 +252,9 @@ async fn bench(
     }
     let paired = match subjects.iter().position(|s| s.name == "redb") {
         Some(i)
-            if workloads
+            if ["concurrent_writers_1", "concurrent_writers_16"]
                 .iter()
-                .any(|w| w.name.starts_with("concurrent_writers")) =>
+                .all(|name| workloads.iter().any(|w| w.name == *name)) =>
         {
             eprintln!(
                 "concurrent_writers_16 / concurrent_writers_1 on redb, in alternating pairs ..."

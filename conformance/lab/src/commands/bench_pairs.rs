@@ -3,7 +3,7 @@
 //! alternation, so a drift in the machine's speed hits both alike. The
 //! table's two figures are taken tens of seconds apart, with other stores'
 //! figures between them; on this project's machines each moves by 10-20%
-//! between runs, which made their ratio swing by as much (8.0x to 11.0x for
+//! between runs, which made their ratio swing by as much (8.0x to 11.2x for
 //! the same build).
 
 use whatsapp_rust_conformance::storage::bench::{
