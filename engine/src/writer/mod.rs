@@ -538,19 +538,27 @@ impl WriterLoop {
         }
     }
 
-    /// When the commits unflushed since `unflushed_since` must be flushed
-    /// (Relaxed) or synced (ProcessCrashSafe); `None` in Immediate mode.
-    fn flush_deadline(&self, unflushed_since: Option<Instant>) -> Option<Instant> {
-        let interval = match self.durability {
-            Durability::Relaxed { flush_interval } => flush_interval,
-            Durability::ProcessCrashSafe { sync_interval } => sync_interval,
-            Durability::Immediate => return None,
-        };
-        unflushed_since.map(|since| since + interval)
+    /// How long a commit may stay unflushed (Relaxed) or unsynced
+    /// (ProcessCrashSafe); `None` in Immediate mode.
+    fn flush_interval(&self) -> Option<Duration> {
+        match self.durability {
+            Durability::Relaxed { flush_interval } => Some(flush_interval),
+            Durability::ProcessCrashSafe { sync_interval } => Some(sync_interval),
+            Durability::Immediate => None,
+        }
     }
 
-    /// Flushes if the oldest unflushed commit has waited its interval.
+    /// When the commits unflushed since `unflushed_since` must be flushed.
+    fn flush_deadline(&self, unflushed_since: Option<Instant>) -> Option<Instant> {
+        Some(unflushed_since? + self.flush_interval()?)
+    }
+
+    /// Flushes if the oldest unflushed commit has waited its interval
+    /// (after every group: Immediate mode does not even take the gate).
     fn flush_if_due(&mut self) {
+        if self.flush_interval().is_none() {
+            return;
+        }
         let since = self.gate.lock().unflushed_since;
         if self
             .flush_deadline(since)
@@ -802,12 +810,21 @@ mod tests {
     const T: crate::tables::Table = crate::tables::SESSIONS;
 
     fn setup() -> (tempfile::TempDir, Arc<Database>, Writer) {
+        setup_with(&StoreConfig::default())
+    }
+
+    /// A writer in `Relaxed` mode flushing every `flush_interval`.
+    fn relaxed(flush_interval: Duration) -> StoreConfig {
+        StoreConfig::default().with_durability(Durability::Relaxed { flush_interval })
+    }
+
+    fn setup_with(config: &StoreConfig) -> (tempfile::TempDir, Arc<Database>, Writer) {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Database::create(dir.path().join("w.redb")).unwrap());
         let w = db.begin_write().unwrap();
         w.open_table(T).unwrap();
         w.commit().unwrap();
-        let writer = Writer::spawn(db.clone(), &StoreConfig::default(), None).unwrap();
+        let writer = Writer::spawn(db.clone(), config, None).unwrap();
         (dir, db, writer)
     }
 
@@ -859,17 +876,7 @@ mod tests {
 
     #[test]
     fn a_failing_or_panicking_direct_request_leaves_no_trace() {
-        let (_dir, db, writer) = setup();
-        let relaxed = Durability::Relaxed {
-            flush_interval: Duration::from_secs(60),
-        };
-        drop(writer);
-        let writer = Writer::spawn(
-            db.clone(),
-            &StoreConfig::default().with_durability(relaxed),
-            None,
-        )
-        .unwrap();
+        let (_dir, db, writer) = setup_with(&relaxed(Duration::from_secs(60)));
         futures::executor::block_on(async {
             assert!(writer.submit(put("a", false)).await.is_ok());
             assert!(matches!(
@@ -910,15 +917,8 @@ mod tests {
     /// queued requests of 1 ms each, one per group, with a 5 ms interval.
     #[test]
     fn a_queue_that_never_empties_is_still_flushed_every_interval() {
-        let (_dir, db, writer) = setup();
-        drop(writer);
-        let relaxed = Durability::Relaxed {
-            flush_interval: Duration::from_millis(5),
-        };
-        let config = StoreConfig::default()
-            .with_durability(relaxed)
-            .with_max_group_size(1);
-        let writer = Writer::spawn(db, &config, None).unwrap();
+        let config = relaxed(Duration::from_millis(5)).with_max_group_size(1);
+        let (_dir, _db, writer) = setup_with(&config);
         let counters = writer.counters.clone();
         let flushes_seen_by_the_last = Arc::new(AtomicU64::new(u64::MAX));
         let replies: Vec<_> = (0..60)
@@ -957,13 +957,7 @@ mod tests {
 
     #[test]
     fn direct_requests_polled_together_share_one_commit() {
-        let (_dir, db, writer) = setup();
-        drop(writer);
-        let relaxed = Durability::Relaxed {
-            flush_interval: Duration::from_secs(60),
-        };
-        let config = StoreConfig::default().with_durability(relaxed);
-        let writer = Writer::spawn(db.clone(), &config, None).unwrap();
+        let (_dir, db, writer) = setup_with(&relaxed(Duration::from_secs(60)));
         let keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
         // The fifth request fails after writing: it alone is refused.
         let results = futures::executor::block_on(futures::future::join_all(
