@@ -26,7 +26,7 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::{Counters, Gate, Job, Jobs, Message, Target, answer, apply_group, finish_group};
+use super::{Counters, Gate, Jobs, Message, Target, Ticket, answer, apply_group, finish_group};
 use crate::config::Durability;
 use crate::error::Error;
 
@@ -60,7 +60,7 @@ impl Direct {
     }
 
     /// Stages a request for the next leader.
-    pub(super) fn stage(&self, job: Box<dyn Job>) {
+    pub(super) fn stage(&self, job: Ticket) {
         self.take_or_put(|staged| staged.push(job));
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Callers never touch a write transaction or an fsync themselves. Without
 //! the direct path (invariant 6) they send a request (a closure over a
-//! [`Tx`]) down a channel and await a oneshot reply. The writer thread
+//! [`Tx`]) down a channel and await its reply. The writer thread
 //! loops:
 //!
 //! 1. block for one request, then take every request already queued (up to
@@ -69,66 +69,19 @@ use crate::txn::Tx;
 
 mod direct;
 mod layered;
+mod request;
 mod sync;
 
 use direct::Direct;
 use layered::Checkpointer;
+use request::{Reply, Ticket, Wakers, request};
 use sync::{Pending, SyncThread};
 
-/// One write request, type-erased so requests of any output type share a queue.
-trait Job: Send {
-    /// Stages the request's changes into `txn`.
-    fn apply(&mut self, txn: &Tx<'_>) -> Result<()>;
-    /// Drops the request's operation (and the rows it holds) once its
-    /// group committed: on the leader's thread, whose allocator then gets
-    /// the buffers back, not on the sync thread answering it.
-    fn release(&mut self);
-    /// Answers the caller once the group's commit has succeeded or failed.
-    fn complete(self: Box<Self>, outcome: Result<()>);
-}
-
 /// The requests of one group, in arrival order.
-type Jobs = Vec<Box<dyn Job>>;
-
-struct TypedJob<T, F> {
-    /// `None` once released; kept until then, as a group that refuses one
-    /// request applies the others again.
-    op: Option<F>,
-    output: Option<T>,
-    reply: oneshot::Sender<Result<T>>,
-}
-
-impl<T, F> Job for TypedJob<T, F>
-where
-    T: Send,
-    F: FnMut(&Tx<'_>) -> Result<T> + Send,
-{
-    fn apply(&mut self, txn: &Tx<'_>) -> Result<()> {
-        let op = self
-            .op
-            .as_mut()
-            .ok_or_else(|| Error::Database("internal: request applied after release".into()))?;
-        self.output = Some(op(txn)?);
-        Ok(())
-    }
-
-    fn release(&mut self) {
-        self.op = None;
-    }
-
-    fn complete(self: Box<Self>, outcome: Result<()>) {
-        let TypedJob { output, reply, .. } = *self;
-        let result = outcome.and_then(|()| {
-            output
-                .ok_or_else(|| Error::Database("internal: request committed without output".into()))
-        });
-        // The caller may have stopped waiting (future dropped); that is fine.
-        let _ = reply.send(result);
-    }
-}
+type Jobs = Vec<Ticket>;
 
 enum Message {
-    Job(Box<dyn Job>),
+    Job(Ticket),
     /// Make every earlier acknowledged write durable, then reply.
     Flush(oneshot::Sender<Result<()>>),
     /// Flush and exit; sent by the last handle's drop.
@@ -344,12 +297,7 @@ impl Writer {
         T: Send + 'static,
         F: FnMut(&Tx<'_>) -> Result<T> + Send + 'static,
     {
-        let (reply, rx) = oneshot::channel();
-        let job = Box::new(TypedJob {
-            op: Some(op),
-            output: None,
-            reply,
-        });
+        let (job, rx) = request(op);
         match &self.direct {
             Some(direct) => {
                 direct.stage(job);
@@ -379,18 +327,14 @@ impl Writer {
 /// so every caller polled in the same turn of the executor stages its
 /// request, then commits everything staged (invariant 6); a task writing in
 /// a loop also gives its thread's other tasks a turn this way.
-async fn reply_future<T>(
-    direct: Option<Arc<Direct>>,
-    sent: bool,
-    rx: oneshot::Receiver<Result<T>>,
-) -> Result<T> {
+async fn reply_future<T>(direct: Option<Arc<Direct>>, sent: bool, rx: Reply<T>) -> Result<T> {
     if let Some(direct) = direct {
         YieldOnce(false).await;
         direct.lead();
     } else if !sent {
         return Err(Error::WriterStopped);
     }
-    rx.await.unwrap_or(Err(Error::WriterStopped))
+    rx.await
 }
 
 /// Pending once (after waking its task), then ready: a yield that works on
@@ -661,7 +605,9 @@ fn apply_group(
             Attempt::Done(outcome) => return Some((jobs, outcome)),
             Attempt::Refused(index, error) => {
                 counters.add(&counters.requests_failed, 1);
-                jobs.remove(index).complete(Err(error));
+                if let Some(waker) = jobs.remove(index).complete(Err(error)) {
+                    waker.wake();
+                }
                 if jobs.is_empty() {
                     return None;
                 }
@@ -738,7 +684,7 @@ fn apply_to_overlay(
 fn finish_group(
     state: &mut GateState,
     durability: Durability,
-    mut jobs: Jobs,
+    jobs: Jobs,
     outcome: Result<bool>,
     counters: &Counters,
 ) {
@@ -746,7 +692,7 @@ fn finish_group(
         counters.add(&counters.commits, 1);
         if let Some(sync) = &mut state.sync {
             let logged = *logged;
-            jobs.iter_mut().for_each(|job| job.release());
+            jobs.iter().for_each(Ticket::release);
             return sync.hand_over(Pending { jobs, logged }, counters);
         }
         let unflushed = match durability {
@@ -769,9 +715,13 @@ fn answer(jobs: Jobs, outcome: Result<()>, counters: &Counters) {
         Err(_) => &counters.requests_failed,
     };
     counters.add(counter, jobs.len());
+    // Every answer first, then the wakes: a task awaiting several of these
+    // requests is woken once and finds them all answered.
+    let mut wakers = Wakers::default();
     for job in jobs {
-        job.complete(outcome.clone());
+        wakers.add(job.complete(outcome.clone()));
     }
+    wakers.wake_all();
 }
 
 fn begin(db: &Database, durability: redb::Durability) -> Result<WriteTransaction> {
@@ -923,7 +873,6 @@ mod tests {
         let flushes_seen_by_the_last = Arc::new(AtomicU64::new(u64::MAX));
         let replies: Vec<_> = (0..60)
             .map(|i| {
-                let (reply, rx) = oneshot::channel();
                 let (counters, seen) = (counters.clone(), flushes_seen_by_the_last.clone());
                 let op = move |txn: &Tx<'_>| -> Result<()> {
                     txn.open_table(T)?
@@ -934,18 +883,14 @@ mod tests {
                     }
                     Ok(())
                 };
-                let job = Box::new(TypedJob {
-                    op: Some(op),
-                    output: None,
-                    reply,
-                });
+                let (job, rx) = request(op);
                 writer.tx.send(Message::Job(job)).unwrap();
                 rx
             })
             .collect();
         futures::executor::block_on(async {
             for rx in replies {
-                rx.await.unwrap().unwrap();
+                rx.await.unwrap();
             }
         });
         let flushes = flushes_seen_by_the_last.load(Ordering::Relaxed);
