@@ -12,10 +12,12 @@
 //!
 //! A replaced value stays in its chunk; once the chunks hold more than
 //! twice the bytes of the newest entries (and at least [`RECLAIM_BYTES`]),
-//! the newest entries are copied into fresh chunks and the old ones
-//! dropped, so a layer that rewrites the same keys stays about the size of
-//! what it holds (a map of boxed values freed a replaced value at once;
-//! without this, rewriting 4,000 sessions of 1 KiB kept 2.6x the memory).
+//! the layer keeps only its newest entries, in one run: the value chunks
+//! still mostly theirs are kept as they are, their values in the others
+//! copied into fresh chunks, and the rest dropped (`Chunks::compact`), so
+//! a layer that rewrites the same keys stays about the size of what it
+//! holds (a map of boxed values freed a replaced value at once; without
+//! this, rewriting 4,000 sessions of 1 KiB kept 2.6x the memory).
 
 use std::cmp::Ordering;
 use std::ops::Bound;
@@ -217,18 +219,15 @@ impl Layer {
         }
     }
 
-    /// Copies the newest entries into fresh chunks and drops the old ones
-    /// (a pinned copy of the layer keeps its own).
+    /// Keeps only the newest entries, in one run, and the chunks they
+    /// need (`Chunks::compact`); a pinned copy of the layer keeps its own.
     fn reclaim(&mut self) {
-        let newest = self.all();
-        let mut chunks = Chunks::default();
-        let run = newest
-            .iter()
-            .map(|e| chunks.append(e.table(), self.chunks.key(e), self.chunks.value(e)))
-            .collect();
+        let mut newest = self.all();
+        let chunks = self.chunks.compact(&mut newest);
         // The index keeps its room: it indexes the same keys again.
         let index = std::mem::take(&mut self.index);
-        *self = Layer::of_run(chunks.share(), run, newest.len());
+        let made = newest.len();
+        *self = Layer::of_run(chunks, newest, made);
         self.index = index;
         self.reindex();
     }

@@ -493,4 +493,49 @@ mod tests {
             "one run of the newest entries after a reclaim"
         );
     }
+
+    /// A reclaim shares a chunk whose values are still live instead of
+    /// copying them, and copies a live value out of a chunk mostly
+    /// replaced; every key still reads its newest value.
+    #[test]
+    fn a_reclaim_shares_live_chunks_and_copies_out_of_sparse_ones() {
+        let key = |k: usize| format!("session-{k:03}").into_bytes();
+        let value = |round: usize, k: usize| vec![(round * 31 + k) as u8; 1024];
+        let put = |layer: &mut Layer, keys: &[usize], round: usize| {
+            let mut pending = Pending::default();
+            for &k in keys {
+                pending.put(0, &key(k), Some(&value(round, k)));
+            }
+            layer.absorb(pending.into_layer());
+        };
+        let at = |layer: &Layer, k: usize| {
+            let found = layer.get(&Probe::new(0, &key(k)));
+            found.flatten().map(|v| (v.to_vec(), v.as_ptr()))
+        };
+        let mut active = Layer::default();
+        // Never rewritten: their chunks stay all live.
+        put(&mut active, &[0, 1, 2, 3, 4, 5, 6, 7], 0);
+        // 9 and 10 are rewritten below: 8 shares a chunk with 10 (chunks
+        // double from 1 KiB), which ends half replaced.
+        put(&mut active, &[9, 8, 10], 0);
+        let (_, whole) = at(&active, 3).unwrap();
+        let (_, sparse) = at(&active, 8).unwrap();
+        let rewritten: Vec<usize> = (9..100).collect();
+        let mut reclaimed = false;
+        for round in 1..100 {
+            let before = active.bytes();
+            put(&mut active, &rewritten, round);
+            if active.bytes() < before {
+                reclaimed = true;
+                for k in 0..100 {
+                    let newest = if k < 9 { value(0, k) } else { value(round, k) };
+                    assert_eq!(at(&active, k).map(|(v, _)| v), Some(newest), "key {k}");
+                }
+                break;
+            }
+        }
+        assert!(reclaimed, "no reclaim after 99 rounds");
+        assert_eq!(at(&active, 3).unwrap().1, whole, "a live chunk was copied");
+        assert_ne!(at(&active, 8).unwrap().1, sparse, "a sparse chunk was kept");
+    }
 }
