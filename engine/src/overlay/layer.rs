@@ -194,10 +194,13 @@ impl Layer {
         (start, end.max(start))
     }
 
-    /// Moves `newer`'s changes into this layer; they win.
-    pub(super) fn absorb(&mut self, newer: Layer) {
+    /// Moves `newer`'s changes into this layer; they win. Returns what a
+    /// reclaim replaced, if one ran, for the caller to drop once it no
+    /// longer holds the overlay's lock (freeing its chunks was up to a
+    /// third of a reclaim's time, with readers and writers waiting).
+    pub(super) fn absorb(&mut self, newer: Layer) -> Option<Layer> {
         if newer.is_empty() {
-            return;
+            return None;
         }
         if self.index.is_empty() {
             // A layer of one run gains its index when it first absorbs.
@@ -214,22 +217,22 @@ impl Layer {
             self.runs.push(run);
             self.merge_tail();
         }
-        if self.stored >= RECLAIM_BYTES && self.stored > 2 * self.live {
-            self.reclaim();
-        }
+        (self.stored >= RECLAIM_BYTES && self.stored > 2 * self.live).then(|| self.reclaim())
     }
 
     /// Keeps only the newest entries, in one run, and the chunks they
     /// need (`Chunks::compact`); a pinned copy of the layer keeps its own.
-    fn reclaim(&mut self) {
+    /// Returns the layer as it was, to drop.
+    fn reclaim(&mut self) -> Layer {
         let mut newest = self.all();
         let chunks = self.chunks.compact(&mut newest);
         // The index keeps its room: it indexes the same keys again.
         let index = std::mem::take(&mut self.index);
         let made = newest.len();
-        *self = Layer::of_run(chunks, newest, made);
+        let old = std::mem::replace(self, Layer::of_run(chunks, newest, made));
         self.index = index;
         self.reindex();
+        old
     }
 
     /// Indexes every entry of the runs afresh.

@@ -155,22 +155,28 @@ pub(crate) enum Freeze {
 }
 
 impl Layers {
-    fn absorb(&mut self, changes: Layer, lsn: Option<u64>) {
-        if !changes.is_empty() {
-            Arc::make_mut(&mut self.active).absorb(changes);
-        }
+    /// Moves `changes` into `active`; returns what a reclaim there
+    /// replaced (`Layer::absorb`), to drop after the lock.
+    fn absorb(&mut self, changes: Layer, lsn: Option<u64>) -> Option<Layer> {
         if let Some(lsn) = lsn {
             self.active_lsn = lsn;
         }
+        if changes.is_empty() {
+            return None;
+        }
+        Arc::make_mut(&mut self.active).absorb(changes)
     }
 
-    /// Moves the published groups into `active`, oldest first.
-    fn absorb_published(&mut self) {
+    /// Moves the published groups into `active`, oldest first; returns
+    /// what reclaims replaced, to drop after the lock.
+    fn absorb_published(&mut self) -> Vec<Layer> {
+        let mut replaced = Vec::new();
         for _ in 0..std::mem::take(&mut self.published) {
             if let Some((lsn, changes)) = self.staged.pop_front() {
-                self.absorb(changes, lsn);
+                replaced.extend(self.absorb(changes, lsn));
             }
         }
+        replaced
     }
 }
 
@@ -219,7 +225,10 @@ impl Overlay {
         if changes.is_empty() && lsn.is_none() {
             return;
         }
-        self.write().absorb(changes, lsn);
+        // The write guard is a temporary: what a reclaim replaced is
+        // dropped after the lock is released.
+        let replaced = self.write().absorb(changes, lsn);
+        drop(replaced);
     }
 
     /// `Immediate` mode: keeps a group's changes for the writer's next
@@ -238,8 +247,10 @@ impl Overlay {
 
     /// `Immediate` mode: moves the published groups into the active layer,
     /// so readers look through fewer layers and a checkpoint finds them.
-    pub(crate) fn absorb_published(&self) {
-        self.write().absorb_published();
+    /// Returns what reclaims replaced: the caller drops it, off the lock
+    /// and if it can off its own thread.
+    pub(crate) fn absorb_published(&self) -> Vec<Layer> {
+        self.write().absorb_published()
     }
 
     /// Roughly the memory the active layer takes: a checkpoint is due once
@@ -251,7 +262,8 @@ impl Overlay {
     /// Checkpoint step 1: the active layer becomes the frozen one.
     pub(crate) fn freeze(&self) -> Freeze {
         let mut layers = self.write();
-        layers.absorb_published();
+        // Rare (once per checkpoint or backup): dropped under the lock.
+        drop(layers.absorb_published());
         if layers.frozen.is_some() {
             return Freeze::Busy;
         }
@@ -270,7 +282,8 @@ impl Overlay {
         let mut layers = self.write();
         // Published groups are not shared layers: move them where a pin
         // can share them.
-        layers.absorb_published();
+        // Rare (once per checkpoint or backup): dropped under the lock.
+        drop(layers.absorb_published());
         let mut pinned: Vec<Arc<Layer>> = layers.frozen.iter().cloned().collect();
         pinned.push(layers.active.clone());
         Pinned {
@@ -501,12 +514,13 @@ mod tests {
     fn a_reclaim_shares_live_chunks_and_copies_out_of_sparse_ones() {
         let key = |k: usize| format!("session-{k:03}").into_bytes();
         let value = |round: usize, k: usize| vec![(round * 31 + k) as u8; 1024];
+        // Whether the absorb reclaimed (it returns the layer it replaced).
         let put = |layer: &mut Layer, keys: &[usize], round: usize| {
             let mut pending = Pending::default();
             for &k in keys {
                 pending.put(0, &key(k), Some(&value(round, k)));
             }
-            layer.absorb(pending.into_layer());
+            layer.absorb(pending.into_layer()).is_some()
         };
         let at = |layer: &Layer, k: usize| {
             let found = layer.get(&Probe::new(0, &key(k)));
@@ -524,8 +538,8 @@ mod tests {
         let mut reclaimed = false;
         for round in 1..100 {
             let before = active.bytes();
-            put(&mut active, &rewritten, round);
-            if active.bytes() < before {
+            if put(&mut active, &rewritten, round) {
+                assert!(active.bytes() < before, "a reclaim that kept every byte");
                 reclaimed = true;
                 for k in 0..100 {
                     let newest = if k < 9 { value(0, k) } else { value(round, k) };
