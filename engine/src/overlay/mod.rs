@@ -247,8 +247,8 @@ impl Overlay {
 
     /// `Immediate` mode: moves the published groups into the active layer,
     /// so readers look through fewer layers and a checkpoint finds them.
-    /// Returns what reclaims replaced: the caller drops it, off the lock
-    /// and if it can off its own thread.
+    /// Returns what reclaims replaced, for the caller to drop: off the
+    /// lock.
     pub(crate) fn absorb_published(&self) -> Vec<Layer> {
         self.write().absorb_published()
     }

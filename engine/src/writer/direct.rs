@@ -113,13 +113,8 @@ impl Direct {
         if self.target.publish_after_sync
             && let Some(overlay) = &self.target.overlay
         {
-            let replaced = overlay.absorb_published();
-            // Freeing a reclaimed layer's chunks took up to a millisecond,
-            // with this caller's next round waiting: the writer thread,
-            // idle in this mode, frees them (inline if it is gone).
-            if !replaced.is_empty() {
-                let _ = self.writer.send(Message::Discard(replaced));
-            }
+            // What a reclaim replaced is freed here, off the lock.
+            drop(overlay.absorb_published());
         }
     }
 

@@ -64,7 +64,7 @@ use crate::config::{Durability, StoreConfig};
 use crate::error::{Error, Result};
 use crate::log::Journal;
 use crate::log::format::RecordBuf;
-use crate::overlay::{Layer, Overlay, SpareIndex};
+use crate::overlay::{Overlay, SpareIndex};
 use crate::txn::Tx;
 
 mod direct;
@@ -88,9 +88,6 @@ enum Message {
     Shutdown,
     /// A direct commit started the flush clock: recompute the deadline.
     Nudge,
-    /// What the overlay's reclaims replaced, to free here rather than on
-    /// the caller's thread (`Direct::lead`).
-    Discard(Vec<Layer>),
 }
 
 /// Held around every write transaction (invariant 6), with what the
@@ -408,7 +405,6 @@ impl WriterLoop {
                     Message::Flush(reply) => flushes.push(reply),
                     Message::Shutdown => shutdown = true,
                     Message::Nudge => {}
-                    Message::Discard(replaced) => drop(replaced),
                 }
                 next = if jobs.len() < self.max_group_size {
                     self.rx.try_recv().ok()
