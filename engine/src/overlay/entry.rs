@@ -31,6 +31,14 @@ struct Span {
     len: u32,
 }
 
+impl Span {
+    /// Whether it points into a chunk: a deletion's value and an empty key
+    /// or value have none.
+    fn in_chunk(&self) -> bool {
+        self.len != 0 && self.len != DELETED
+    }
+}
+
 /// The `len` of a deletion's value. redb refuses values this large, so no
 /// value has it.
 const DELETED: u32 = u32::MAX;
@@ -155,10 +163,7 @@ impl Chunks<Bytes> {
     /// byte: 2-7 ms for 5 MB of sessions, on the leading writer's thread).
     pub(super) fn compact(&self, entries: &mut [Entry]) -> Chunks<Bytes> {
         let mut live = vec![0usize; self.values.len()];
-        for entry in entries
-            .iter()
-            .filter(|e| e.value.len != DELETED && e.value.len > 0)
-        {
+        for entry in entries.iter().filter(|e| e.value.in_chunk()) {
             live[entry.value.chunk as usize] += entry.value.len as usize;
         }
         let (kept_num, kept_den) = KEEP_LIVE;
@@ -174,7 +179,7 @@ impl Chunks<Bytes> {
         let mut fresh = Chunks::<Vec<u8>>::default();
         for entry in entries.iter_mut() {
             entry.key = push(&mut fresh.keys, slice(&self.keys, entry.key));
-            if entry.value.len == DELETED || entry.value.len == 0 {
+            if !entry.value.in_chunk() {
                 continue;
             }
             entry.value = match moved_to[entry.value.chunk as usize] {

@@ -604,10 +604,7 @@ fn apply_group(
         match attempt {
             Attempt::Done(outcome) => return Some((jobs, outcome)),
             Attempt::Refused(index, error) => {
-                counters.add(&counters.requests_failed, 1);
-                if let Some(waker) = jobs.remove(index).complete(Err(error)) {
-                    waker.wake();
-                }
+                answer(vec![jobs.remove(index)], Err(error), counters);
                 if jobs.is_empty() {
                     return None;
                 }

@@ -176,18 +176,16 @@ where
 {
     fn poll_answer(&self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let mut slot = lock(&self.answer);
-        match &mut *slot {
-            Slot::Waiting(waker) => {
-                match waker {
-                    Some(known) if known.will_wake(cx.waker()) => {}
-                    _ => *waker = Some(cx.waker().clone()),
-                }
+        match std::mem::replace(&mut *slot, Slot::Taken) {
+            Slot::Ready(answer) => Poll::Ready(answer),
+            Slot::Waiting(known) => {
+                let waker = match known {
+                    Some(known) if known.will_wake(cx.waker()) => known,
+                    _ => cx.waker().clone(),
+                };
+                *slot = Slot::Waiting(Some(waker));
                 Poll::Pending
             }
-            Slot::Ready(_) => match std::mem::replace(&mut *slot, Slot::Taken) {
-                Slot::Ready(answer) => Poll::Ready(answer),
-                _ => unreachable!("matched Ready above"),
-            },
             Slot::Taken => Poll::Ready(Err(Error::Database(
                 "internal: a write's reply polled after it resolved".into(),
             ))),
@@ -220,11 +218,24 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::Wake;
 
+    /// Counts its wakes.
     struct Counting(AtomicUsize);
 
     impl Wake for Counting {
         fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A waker that counts its wakes, and the count.
+    fn counting_waker() -> (Waker, Arc<Counting>) {
+        let counter = Arc::new(Counting(AtomicUsize::new(0)));
+        (Waker::from(counter.clone()), counter)
+    }
+
+    impl Counting {
+        fn wakes(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
         }
     }
 
@@ -235,12 +246,11 @@ mod tests {
     #[test]
     fn a_ticket_dropped_unanswered_answers_writer_stopped_and_wakes() {
         let (ticket, mut reply) = request(noop);
-        let counter = Arc::new(Counting(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (waker, counter) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         assert!(Pin::new(&mut reply).poll(&mut cx).is_pending());
         drop(ticket);
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.wakes(), 1);
         assert!(matches!(
             Pin::new(&mut reply).poll(&mut cx),
             Poll::Ready(Err(Error::WriterStopped))
@@ -250,15 +260,14 @@ mod tests {
     #[test]
     fn the_first_answer_wins_and_the_caller_is_woken_by_whoever_gives_it() {
         let (ticket, mut reply) = request(noop);
-        let counter = Arc::new(Counting(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (waker, counter) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         assert!(Pin::new(&mut reply).poll(&mut cx).is_pending());
         let mut wakers = Wakers::default();
         wakers.add(ticket.complete(Err(Error::Poisoned)));
-        assert_eq!(counter.0.load(Ordering::SeqCst), 0, "woken before wake_all");
+        assert_eq!(counter.wakes(), 0, "woken before wake_all");
         wakers.wake_all();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.wakes(), 1);
         assert!(matches!(
             Pin::new(&mut reply).poll(&mut cx),
             Poll::Ready(Err(Error::Poisoned))
@@ -267,8 +276,7 @@ mod tests {
 
     #[test]
     fn requests_awaited_by_one_task_wake_it_once() {
-        let counter = Arc::new(Counting(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (waker, counter) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         let mut wakers = Wakers::default();
         let mut replies = Vec::new();
@@ -279,6 +287,6 @@ mod tests {
             replies.push(reply);
         }
         wakers.wake_all();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.wakes(), 1);
     }
 }
