@@ -98,6 +98,27 @@ impl<C: AsRef<[u8]>> Chunks<C> {
 }
 
 impl Chunks<Vec<u8>> {
+    /// Empty, with a first key chunk and a first value chunk of room for
+    /// `(keys, values)` bytes (at most [`CHUNK_BYTES`]; none for 0).
+    pub(super) fn with_room((keys, values): (usize, usize)) -> Self {
+        let first = |bytes: usize| {
+            (bytes > 0)
+                .then(|| Vec::with_capacity(bytes.min(CHUNK_BYTES)))
+                .into_iter()
+                .collect()
+        };
+        Chunks {
+            keys: first(keys),
+            values: first(values),
+        }
+    }
+
+    /// The key and value bytes appended.
+    pub(super) fn appended(&self) -> (usize, usize) {
+        let total = |list: &[Vec<u8>]| list.iter().map(Vec::len).sum();
+        (total(&self.keys), total(&self.values))
+    }
+
     /// Appends `key` and `value` and returns the entry that points at them.
     pub(super) fn append(&mut self, table: TableId, key: &[u8], value: Option<&[u8]>) -> Entry {
         let key = push(&mut self.keys, key);

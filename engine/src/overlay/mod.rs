@@ -510,6 +510,32 @@ mod tests {
     /// A reclaim shares a chunk whose values are still live instead of
     /// copying them, and copies a live value out of a chunk mostly
     /// replaced; every key still reads its newest value.
+    /// A transaction after one of the same size appends its values into
+    /// one chunk (the spare index carries the size over).
+    #[test]
+    fn a_transaction_like_the_last_takes_one_value_chunk() {
+        let key = |k: usize| format!("session-{k:02}").into_bytes();
+        let group = |spare: Option<SpareIndex>| {
+            let mut pending = Pending::reusing(spare);
+            for k in 0..16 {
+                pending.put(0, &key(k), Some(&[k as u8; 1024]));
+            }
+            pending.into_parts()
+        };
+        let contiguous = |layer: &Layer| {
+            let at = |k: usize| {
+                let value = layer.get(&Probe::new(0, &key(k))).flatten().unwrap();
+                assert_eq!(value, &[k as u8; 1024][..], "key {k}");
+                value.as_ptr() as usize
+            };
+            (1..16).all(|k| at(k) == at(k - 1) + 1024)
+        };
+        let (first, spare) = group(None);
+        assert!(!contiguous(&first), "chunks grow from 512 bytes");
+        let (second, _) = group(spare);
+        assert!(contiguous(&second), "sixteen values, more than one chunk");
+    }
+
     #[test]
     fn a_reclaim_shares_live_chunks_and_copies_out_of_sparse_ones() {
         let key = |k: usize| format!("session-{k:03}").into_bytes();

@@ -28,10 +28,16 @@ impl Default for Pending {
     }
 }
 
-/// A transaction's hash index, emptied, for the next transaction: grown
-/// from empty, a 10,000-row batch's index was rehashed a dozen times
-/// (2.5% of its instructions under callgrind).
-pub(crate) struct SpareIndex(HashTable<(u64, usize)>);
+/// A transaction's hash index, emptied, for the next transaction (grown
+/// from empty, a 10,000-row batch's index was rehashed a dozen times:
+/// 2.5% of its instructions under callgrind), and how many key and value
+/// bytes it made: the next one's first chunks are that large, so a steady
+/// load of groups allocates one chunk of each per group (from 512 bytes
+/// doubling, a group of sixteen 1 KiB sessions took five value chunks).
+pub(crate) struct SpareIndex {
+    index: HashTable<(u64, usize)>,
+    room: (usize, usize),
+}
 
 /// The largest index kept for the next transaction, in entries.
 const SPARE_INDEX_ENTRIES: usize = 1 << 16;
@@ -39,10 +45,14 @@ const SPARE_INDEX_ENTRIES: usize = 1 << 16;
 impl Pending {
     /// An empty transaction's changes, with `spare`'s room if given.
     pub(crate) fn reusing(spare: Option<SpareIndex>) -> Pending {
+        let (newest, chunks) = match spare {
+            Some(SpareIndex { index, room }) => (index, Chunks::with_room(room)),
+            None => (HashTable::new(), Chunks::default()),
+        };
         Pending {
-            chunks: Chunks::default(),
+            chunks,
             entries: Vec::new(),
-            newest: spare.map_or_else(HashTable::new, |SpareIndex(index)| index),
+            newest,
         }
     }
 
@@ -116,6 +126,7 @@ impl Pending {
             mut newest,
         } = self;
         let made = entries.len();
+        let room = chunks.appended();
         let mut run: Vec<Entry> = if newest.len() == made {
             entries
         } else {
@@ -124,7 +135,10 @@ impl Pending {
         run.sort_unstable_by(|a, b| chunks.order_entries(a, b));
         let spare = (newest.capacity() <= SPARE_INDEX_ENTRIES).then(|| {
             newest.clear();
-            SpareIndex(newest)
+            SpareIndex {
+                index: newest,
+                room,
+            }
         });
         (Layer::of_run(chunks.share(), run, made), spare)
     }

@@ -26,7 +26,9 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::{Counters, Gate, Jobs, Message, Target, Ticket, answer, apply_group, finish_group};
+use super::{
+    Counters, Gate, Held, Jobs, Message, Target, Ticket, answer, apply_group, finish_group,
+};
 use crate::config::Durability;
 use crate::error::Error;
 
@@ -91,7 +93,7 @@ impl Direct {
         ) else {
             return;
         };
-        finish_group(&mut state, self.durability, jobs, outcome, &self.counters);
+        let held = finish_group(&mut state, self.durability, jobs, outcome, &self.counters);
         // Wake the writer thread so its flush and checkpoint deadlines
         // include this commit.
         let started_clock = !was_unflushed && state.unflushed_since.is_some();
@@ -108,6 +110,7 @@ impl Direct {
             let _ = self.writer.send(Message::Nudge);
         }
         drop(state);
+        held.into_iter().for_each(Held::release);
         // While the sync thread syncs this group, merge the groups it
         // published before into the active layer (off its path to answers).
         if self.target.publish_after_sync

@@ -74,7 +74,7 @@ mod sync;
 
 use direct::Direct;
 use layered::Checkpointer;
-use request::{Reply, Ticket, Wakers, request};
+use request::{Held, Reply, Ticket, Wakers, request};
 use sync::{Pending, SyncThread};
 
 /// The requests of one group, in arrival order.
@@ -533,7 +533,9 @@ impl WriterLoop {
         else {
             return;
         };
-        finish_group(&mut state, self.durability, jobs, outcome, &self.counters);
+        let held = finish_group(&mut state, self.durability, jobs, outcome, &self.counters);
+        drop(state);
+        held.into_iter().for_each(Held::release);
     }
 
     fn count(&self, counter: &AtomicU64, n: usize) {
@@ -677,20 +679,24 @@ fn apply_to_overlay(
 
 /// Counts a group's commit, starts the flush clock if it left something
 /// to flush, and answers its callers; in `Immediate` mode over the log the
-/// sync thread answers them once their record is synced.
+/// sync thread answers them once their record is synced, and the
+/// requests' operations are returned to drop once the gate is released
+/// ([`Held::release`]).
+#[must_use = "the held operations are to be released"]
 fn finish_group(
     state: &mut GateState,
     durability: Durability,
     jobs: Jobs,
     outcome: Result<bool>,
     counters: &Counters,
-) {
+) -> Vec<Held> {
     if let Ok(logged) = &outcome {
         counters.add(&counters.commits, 1);
         if let Some(sync) = &mut state.sync {
             let logged = *logged;
-            jobs.iter().for_each(Ticket::release);
-            return sync.hand_over(Pending { jobs, logged }, counters);
+            let held = jobs.iter().filter_map(Ticket::hold).collect();
+            sync.hand_over(Pending { jobs, logged }, counters);
+            return held;
         }
         let unflushed = match durability {
             Durability::Relaxed { .. } => true,
@@ -702,6 +708,7 @@ fn finish_group(
         }
     }
     answer(jobs, outcome.map(|_| ()), counters);
+    Vec::new()
 }
 
 /// Answers every request of `jobs` with `outcome`, counting them committed
