@@ -74,7 +74,7 @@ mod sync;
 
 use direct::Direct;
 use layered::Checkpointer;
-use request::{Held, Reply, Ticket, Wakers, request};
+use request::{Group, GroupTicket, Held, Reply, Ticket, Wakers, request};
 use sync::{Pending, SyncThread};
 
 /// The requests of one group, in arrival order.
@@ -693,9 +693,13 @@ fn finish_group(
     if let Ok(logged) = &outcome {
         counters.add(&counters.commits, 1);
         if let Some(sync) = &mut state.sync {
+            let (group, answer) = Group::new(jobs.len());
+            let held = jobs
+                .into_iter()
+                .filter_map(|job| job.join(&group))
+                .collect();
             let logged = *logged;
-            let held = jobs.iter().filter_map(Ticket::hold).collect();
-            sync.hand_over(Pending { jobs, logged }, counters);
+            sync.hand_over(Pending { answer, logged }, counters);
             return held;
         }
         let unflushed = match durability {
@@ -712,13 +716,10 @@ fn finish_group(
 }
 
 /// Answers every request of `jobs` with `outcome`, counting them committed
-/// or failed: the one place a request's answer is counted.
+/// or failed: with [`answer_group`], the one place a request's answer is
+/// counted.
 fn answer(jobs: Jobs, outcome: Result<()>, counters: &Counters) {
-    let counter = match outcome {
-        Ok(()) => &counters.requests_committed,
-        Err(_) => &counters.requests_failed,
-    };
-    counters.add(counter, jobs.len());
+    count_answers(counters, &outcome, jobs.len());
     // Every answer first, then the wakes: a task awaiting several of these
     // requests is woken once and finds them all answered.
     let mut wakers = Wakers::default();
@@ -726,6 +727,26 @@ fn answer(jobs: Jobs, outcome: Result<()>, counters: &Counters) {
         wakers.add(job.complete(outcome.clone()));
     }
     wakers.wake_all();
+}
+
+/// Answers a group's requests with `outcome`, counting them; their tasks'
+/// wakers go to `wakers`.
+fn answer_group(
+    answer: GroupTicket,
+    outcome: Result<()>,
+    counters: &Counters,
+    wakers: &mut Wakers,
+) {
+    count_answers(counters, &outcome, answer.requests());
+    answer.settle(outcome, wakers);
+}
+
+fn count_answers(counters: &Counters, outcome: &Result<()>, requests: usize) {
+    let counter = match outcome {
+        Ok(()) => &counters.requests_committed,
+        Err(_) => &counters.requests_failed,
+    };
+    counters.add(counter, requests);
 }
 
 fn begin(db: &Database, durability: redb::Durability) -> Result<WriteTransaction> {

@@ -33,7 +33,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use super::{Counters, Jobs, answer};
+use super::{Counters, GroupTicket, Wakers, answer_group};
 use crate::error::{Error, Result};
 use crate::log::LogSyncer;
 use crate::overlay::Overlay;
@@ -41,7 +41,8 @@ use crate::overlay::Overlay;
 /// A committed group waiting for its sync (its changes are staged in the
 /// overlay, in the same order).
 pub(super) struct Pending {
-    pub(super) jobs: Jobs,
+    /// Answers the group's requests.
+    pub(super) answer: GroupTicket,
     /// Whether the group wrote a log record.
     pub(super) logged: bool,
 }
@@ -103,15 +104,24 @@ impl SyncThread {
     /// Hands a committed group over; if the thread is gone (it never exits
     /// before `finish`), the group's callers learn it.
     pub(super) fn hand_over(&mut self, pending: Pending, counters: &Counters) {
-        let Some(tx) = &self.tx else {
-            return answer(pending.jobs, Err(Error::WriterStopped), counters);
+        let refused = match &self.tx {
+            Some(tx) => match tx.send(pending) {
+                Ok(()) => {
+                    self.handed += 1;
+                    return;
+                }
+                Err(mpsc::SendError(pending)) => pending,
+            },
+            None => pending,
         };
-        match tx.send(pending) {
-            Ok(()) => self.handed += 1,
-            Err(mpsc::SendError(pending)) => {
-                answer(pending.jobs, Err(Error::WriterStopped), counters)
-            }
-        }
+        let mut wakers = Wakers::default();
+        answer_group(
+            refused.answer,
+            Err(Error::WriterStopped),
+            counters,
+            &mut wakers,
+        );
+        wakers.wake_all();
     }
 
     /// Waits until every group handed over is settled: a checkpoint (with
@@ -185,8 +195,12 @@ impl SyncLoop {
         if synced.is_ok() {
             self.overlay.publish(batch.len());
         }
+        // Every group's answer first, then the wakes: a task awaiting
+        // requests of several groups is woken once.
+        let mut wakers = Wakers::default();
         for pending in batch {
-            answer(pending.jobs, synced.clone(), &self.counters);
+            answer_group(pending.answer, synced.clone(), &self.counters, &mut wakers);
         }
+        wakers.wake_all();
     }
 }
