@@ -7,9 +7,11 @@
 //! read them) and hands the group here, both under the gate, so groups
 //! arrive in commit order. This thread takes every group handed over so
 //! far, syncs the log once for all of them, then *publishes* their changes
-//! (readers see them) and answers the callers. Groups led while a sync
-//! runs wait for the next one: concurrent writers share syncs (group
-//! commit) with no timer and no wait for stragglers.
+//! (readers see them) and answers the callers: each group through the one
+//! outcome its requests share (`request::Group`), so this thread touches
+//! no request's memory, and each task once for the whole batch. Groups led
+//! while a sync runs wait for the next one: concurrent writers share syncs
+//! (group commit) with no timer and no wait for stragglers.
 //!
 //! Invariants:
 //! 1. Readers read only published changes (`RedbStore::read`): a reader
