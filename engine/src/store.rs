@@ -13,7 +13,7 @@ use crate::config::StoreConfig;
 use crate::error::{Error, Result};
 use crate::keys::Key;
 use crate::log::{CommitLog, Journal};
-use crate::overlay::{Layers, Pinned};
+use crate::overlay::{Base, Layers, Pinned};
 use crate::tables::{self, DATA_TABLES, FORMAT_VERSION, META, META_FORMAT_VERSION};
 use crate::txn::Tx;
 use crate::view::View;
@@ -343,7 +343,7 @@ impl RedbStore {
             return Ok(overlay.pin());
         }
         Ok(Pinned {
-            base: Arc::new(self.shared.db.begin_read()?),
+            base: Arc::new(Base::new(self.shared.db.begin_read()?)),
             layers: Vec::new(),
         })
     }

@@ -10,10 +10,10 @@ use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::ops::Bound;
 
-use redb::{AccessGuard, ReadOnlyTable, ReadTransaction};
+use redb::{AccessGuard, ReadTransaction};
 
 use crate::error::Result;
-use crate::overlay::{Layer, Layers, Pending, Probe, TableId, table_id};
+use crate::overlay::{Base, BaseTable, Layer, Layers, Pending, Probe, TableId, table_id};
 use crate::tables::Table;
 
 /// Key bounds of a range read.
@@ -60,9 +60,9 @@ impl<'a> View<'a> {
     /// Opens a data table for reading.
     pub(crate) fn open_table(&self, table: Table) -> Result<Rows<'a>> {
         Ok(match *self {
-            View::Plain(txn) => Rows::of(txn, table, None),
+            View::Plain(txn) => Rows::of(Snapshot::Plain(txn), table, None),
             View::Layered(layers) => Rows::of(
-                &layers.base,
+                Snapshot::Shared(&layers.base),
                 table,
                 Some(Layered {
                     pending: None,
@@ -80,14 +80,23 @@ pub(crate) struct Rows<'a> {
     /// nothing (an insert over the overlay) never opens it, and opening one
     /// (a lookup in redb's table tree) was ~5% of a small write's profile
     /// samples.
-    base: OnceCell<ReadOnlyTable<&'static [u8], &'static [u8]>>,
-    snapshot: &'a ReadTransaction,
+    base: OnceCell<BaseTable>,
+    snapshot: Snapshot<'a>,
     table: Table,
     layers: Option<Layered<'a>>,
 }
 
+/// The snapshot a [`Rows`] reads under its layers.
+#[derive(Clone, Copy)]
+enum Snapshot<'a> {
+    /// Its own: the table is opened for this `Rows`.
+    Plain(&'a ReadTransaction),
+    /// The overlay's, whose tables its readers share.
+    Shared(&'a Base),
+}
+
 impl<'a> Rows<'a> {
-    fn of(snapshot: &'a ReadTransaction, table: Table, layers: Option<Layered<'a>>) -> Rows<'a> {
+    fn of(snapshot: Snapshot<'a>, table: Table, layers: Option<Layered<'a>>) -> Rows<'a> {
         Rows {
             base: OnceCell::new(),
             snapshot,
@@ -97,11 +106,15 @@ impl<'a> Rows<'a> {
     }
 
     /// The snapshot's table, opened now if not yet.
-    fn base(&self) -> Result<&ReadOnlyTable<&'static [u8], &'static [u8]>> {
+    fn base(&self) -> Result<&BaseTable> {
+        let txn = match self.snapshot {
+            Snapshot::Shared(base) => return base.table(table_id(self.table)),
+            Snapshot::Plain(txn) => txn,
+        };
         if let Some(base) = self.base.get() {
             return Ok(base);
         }
-        let opened = self.snapshot.open_table(self.table)?;
+        let opened = txn.open_table(self.table)?;
         Ok(self.base.get_or_init(|| opened))
     }
 
@@ -113,7 +126,7 @@ impl<'a> Rows<'a> {
         pending: &'a RefCell<Pending>,
     ) -> Rows<'a> {
         Rows::of(
-            &layers.base,
+            Snapshot::Shared(&layers.base),
             table,
             Some(Layered {
                 pending: Some(pending),
@@ -410,7 +423,7 @@ mod tests {
         active.put(id, b"e", None);
         active.put(id, b"g", Some(b"active"));
         let layers = Layers {
-            base: Arc::new(db.begin_read().unwrap()),
+            base: Arc::new(Base::new(db.begin_read().unwrap())),
             frozen: Some(Arc::new(frozen.into_layer())),
             active: Arc::new(active.into_layer()),
             active_lsn: 0,

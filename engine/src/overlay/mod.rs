@@ -44,10 +44,12 @@ use redb::{ReadTransaction, TableHandle};
 
 use crate::tables::{DATA_TABLES, Table};
 
+mod base;
 mod entry;
 mod layer;
 mod pending;
 
+pub(crate) use base::{Base, BaseTable};
 pub(crate) use layer::Layer;
 pub(crate) use pending::{Pending, SpareIndex};
 
@@ -104,7 +106,7 @@ impl<'k> Probe<'k> {
 pub(crate) struct Layers {
     /// The snapshot of the last checkpoint: holds everything older than
     /// the layers.
-    pub(crate) base: Arc<ReadTransaction>,
+    pub(crate) base: Arc<Base>,
     /// Being written to redb by a checkpoint.
     pub(crate) frozen: Option<Arc<Layer>>,
     /// Where commits go. Shared only with a pinned copy (`pin`): the next
@@ -183,7 +185,7 @@ impl Layers {
 /// A redb snapshot and the layers over it, oldest first: what a reader saw
 /// at one moment, kept.
 pub(crate) struct Pinned {
-    pub(crate) base: Arc<ReadTransaction>,
+    pub(crate) base: Arc<Base>,
     pub(crate) layers: Vec<Arc<Layer>>,
 }
 
@@ -198,7 +200,7 @@ impl Overlay {
     pub(crate) fn new(base: ReadTransaction, lsn: u64) -> Overlay {
         Overlay {
             layers: RwLock::new(Layers {
-                base: Arc::new(base),
+                base: Arc::new(Base::new(base)),
                 frozen: None,
                 active: Arc::default(),
                 active_lsn: lsn,
@@ -296,7 +298,7 @@ impl Overlay {
     /// holding the frozen layer, which is dropped (invariant 1).
     pub(crate) fn swap(&self, base: ReadTransaction) {
         let mut layers = self.write();
-        layers.base = Arc::new(base);
+        layers.base = Arc::new(Base::new(base));
         layers.frozen = None;
     }
 }
