@@ -290,9 +290,9 @@ impl GroupTicket {
         self.0.as_ref().map_or(0, |group| group.requests)
     }
 
-    /// Answers every request of the group with `outcome` (the first
-    /// outcome given wins); its tasks' wakers go to `wakers`, to wake once
-    /// the rest of the batch is answered too.
+    /// Answers every request of the group with `outcome`; its tasks'
+    /// wakers go to `wakers`, to wake once the rest of the batch is
+    /// answered too.
     pub(super) fn settle(mut self, outcome: Result<()>, wakers: &mut Wakers) {
         if let Some(group) = self.0.take() {
             let mut state = lock(&group.state);
