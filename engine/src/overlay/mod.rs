@@ -509,9 +509,6 @@ mod tests {
         );
     }
 
-    /// A reclaim shares a chunk whose values are still live instead of
-    /// copying them, and copies a live value out of a chunk mostly
-    /// replaced; every key still reads its newest value.
     /// A transaction after one of the same size appends its values into
     /// one chunk (the spare index carries the size over).
     #[test]
@@ -538,6 +535,9 @@ mod tests {
         assert!(contiguous(&second), "sixteen values, more than one chunk");
     }
 
+    /// A reclaim shares a chunk whose values are still live instead of
+    /// copying them, and copies a live value out of a chunk mostly
+    /// replaced; every key still reads its newest value.
     #[test]
     fn a_reclaim_shares_live_chunks_and_copies_out_of_sparse_ones() {
         let key = |k: usize| format!("session-{k:03}").into_bytes();
