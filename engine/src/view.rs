@@ -60,62 +60,70 @@ impl<'a> View<'a> {
     /// Opens a data table for reading.
     pub(crate) fn open_table(&self, table: Table) -> Result<Rows<'a>> {
         Ok(match *self {
-            View::Plain(txn) => Rows::of(Snapshot::Plain(txn), table, None),
-            View::Layered(layers) => Rows::of(
-                Snapshot::Shared(&layers.base),
-                table,
-                Some(Layered {
-                    pending: None,
-                    layers,
-                    table: table_id(table),
-                }),
-            ),
+            View::Plain(txn) => Rows {
+                snapshot: Snapshot::Plain {
+                    txn,
+                    table,
+                    opened: OnceCell::new(),
+                },
+                layers: None,
+            },
+            View::Layered(layers) => Rows::over(layers, table, None),
         })
     }
 }
 
 /// A table of a [`View`] (or of a transaction over the overlay).
 pub(crate) struct Rows<'a> {
-    /// The snapshot's table, opened when first read: a write that reads
-    /// nothing (an insert over the overlay) never opens it, and opening one
-    /// (a lookup in redb's table tree) was ~5% of a small write's profile
-    /// samples.
-    base: OnceCell<BaseTable>,
     snapshot: Snapshot<'a>,
-    table: Table,
     layers: Option<Layered<'a>>,
 }
 
-/// The snapshot a [`Rows`] reads under its layers.
-#[derive(Clone, Copy)]
+/// Where a [`Rows`] finds its snapshot's table. It is opened when first
+/// read: a write that reads nothing (an insert over the overlay) never
+/// opens it, and opening one (a lookup in redb's table tree) was ~5% of a
+/// small write's profile samples.
 enum Snapshot<'a> {
-    /// Its own: the table is opened for this `Rows`.
-    Plain(&'a ReadTransaction),
-    /// The overlay's, whose tables its readers share.
-    Shared(&'a Base),
+    /// Its own snapshot: the table is opened for this `Rows`.
+    Plain {
+        txn: &'a ReadTransaction,
+        table: Table,
+        opened: OnceCell<BaseTable>,
+    },
+    /// The overlay's snapshot, whose tables its readers share.
+    Shared { base: &'a Base, table: TableId },
 }
 
 impl<'a> Rows<'a> {
-    fn of(snapshot: Snapshot<'a>, table: Table, layers: Option<Layered<'a>>) -> Rows<'a> {
+    /// A table over the overlay's layers (after `pending`, a transaction's
+    /// own changes, if given) and their snapshot.
+    fn over(layers: &'a Layers, table: Table, pending: Option<&'a RefCell<Pending>>) -> Rows<'a> {
+        let table = table_id(table);
         Rows {
-            base: OnceCell::new(),
-            snapshot,
-            table,
-            layers,
+            snapshot: Snapshot::Shared {
+                base: &layers.base,
+                table,
+            },
+            layers: Some(Layered {
+                pending,
+                layers,
+                table,
+            }),
         }
     }
 
     /// The snapshot's table, opened now if not yet.
     fn base(&self) -> Result<&BaseTable> {
-        let txn = match self.snapshot {
-            Snapshot::Shared(base) => return base.table(table_id(self.table)),
-            Snapshot::Plain(txn) => txn,
-        };
-        if let Some(base) = self.base.get() {
-            return Ok(base);
+        match &self.snapshot {
+            Snapshot::Shared { base, table } => base.table(*table),
+            Snapshot::Plain { txn, table, opened } => {
+                if let Some(base) = opened.get() {
+                    return Ok(base);
+                }
+                let table = txn.open_table(*table)?;
+                Ok(opened.get_or_init(|| table))
+            }
         }
-        let opened = txn.open_table(self.table)?;
-        Ok(self.base.get_or_init(|| opened))
     }
 
     /// A table of a transaction over the overlay: its own changes
@@ -125,15 +133,7 @@ impl<'a> Rows<'a> {
         table: Table,
         pending: &'a RefCell<Pending>,
     ) -> Rows<'a> {
-        Rows::of(
-            Snapshot::Shared(&layers.base),
-            table,
-            Some(Layered {
-                pending: Some(pending),
-                layers,
-                table: table_id(table),
-            }),
-        )
+        Rows::over(layers, table, Some(pending))
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use redb::{ReadOnlyTable, ReadTransaction};
 
 use super::TableId;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tables::DATA_TABLES;
 
 /// A data table of a snapshot, opened for reading.
@@ -35,9 +35,7 @@ impl Base {
     /// not yet.
     pub(crate) fn table(&self, id: TableId) -> Result<&BaseTable> {
         let Some(slot) = self.tables.get(id) else {
-            return Err(crate::error::Error::Database(format!(
-                "internal: no data table {id}"
-            )));
+            return Err(Error::Database(format!("internal: no data table {id}")));
         };
         if let Some(table) = slot.get() {
             return Ok(table);
