@@ -113,6 +113,24 @@ impl Chunks<Vec<u8>> {
         }
     }
 
+    /// [`Chunks::with_room`], each chunk written once over its whole
+    /// capacity (then emptied): the memory is in the CPU's cache when the
+    /// appends come soon after.
+    pub(super) fn warmed(room: (usize, usize)) -> Self {
+        let mut chunks = Chunks::with_room(room);
+        for chunk in chunks.keys.iter_mut().chain(&mut chunks.values) {
+            chunk.resize(chunk.capacity(), 0);
+            chunk.clear();
+        }
+        chunks
+    }
+
+    /// Where the last value chunk's bytes start, for tests.
+    #[cfg(test)]
+    pub(super) fn last_value_chunk(&self) -> Option<*const u8> {
+        self.values.last().map(|chunk| chunk.as_ptr())
+    }
+
     /// The key and value bytes appended.
     pub(super) fn appended(&self) -> (usize, usize) {
         let total = |list: &[Vec<u8>]| list.iter().map(Vec::len).sum();

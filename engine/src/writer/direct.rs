@@ -112,13 +112,27 @@ impl Direct {
         drop(state);
         held.into_iter().for_each(Held::release);
         // While the sync thread syncs this group, merge the groups it
-        // published before into the active layer (off its path to answers).
+        // published before into the active layer (off its path to answers),
+        // and make the next group's first chunks.
         if self.target.publish_after_sync
             && let Some(overlay) = &self.target.overlay
         {
             // What a reclaim replaced is freed here, off the lock.
             drop(overlay.absorb_published());
+            self.warm_next_chunks();
         }
+    }
+
+    /// Warms the next group's first chunks
+    /// ([`SpareIndex::warm_chunks`](crate::overlay::SpareIndex::warm_chunks))
+    /// without holding the gate; a leader that comes meanwhile makes its
+    /// own.
+    fn warm_next_chunks(&self) {
+        let Some(mut spare) = self.gate.lock().spare_index.take() else {
+            return;
+        };
+        spare.warm_chunks();
+        self.gate.lock().spare_index.get_or_insert(spare);
     }
 
     /// Queues every staged request on the writer thread.
