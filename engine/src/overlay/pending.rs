@@ -34,6 +34,7 @@ impl Default for Pending {
 /// bytes it made: the next one's first chunks are that large, so a steady
 /// load of groups allocates one chunk of each per group (from 512 bytes
 /// doubling, a group of sixteen 1 KiB sessions took five value chunks).
+/// Those chunks may be made ahead, warm ([`SpareIndex::warm_chunks`]).
 pub(crate) struct SpareIndex {
     index: HashTable<(u64, usize)>,
     room: (usize, usize),
