@@ -10,7 +10,8 @@
 //! `Immediate` mode staged for the sync thread, which syncs the record,
 //! publishes the changes and answers; while it syncs, the leader merges
 //! the groups it published before into the active layer, work that was on
-//! the sync thread's path to the answers). In `Relaxed` mode, if the gate is
+//! the sync thread's path to the answers, and makes the next group's first
+//! chunks, warm in its cache). In `Relaxed` mode, if the gate is
 //! taken (the writer thread is committing or flushing), it hands them to
 //! the writer thread's queue instead of waiting; over the log the gate is
 //! only held for moments (a commit, a checkpoint's freeze, which in
