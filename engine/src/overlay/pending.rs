@@ -48,7 +48,7 @@ impl SpareIndex {
     /// so its appends find them in the CPU's cache: a chunk fresh from the
     /// allocator is memory a reclaim freed long before, and copying a
     /// group's values into it was half of a 16-request group's `apply`
-    /// (tmpfs, `round_phases.patch`: 7.3 -> 4.0 us with the chunk warmed
+    /// (tmpfs, `round_phases.patch`: 7.4 -> 4.0 us with the chunk warmed
     /// off the path). For a leader to call while the sync thread syncs.
     pub(crate) fn warm_chunks(&mut self) {
         if self.chunks.is_none() {
