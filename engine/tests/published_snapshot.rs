@@ -1,10 +1,11 @@
 //! `Immediate` mode's sync thread: a reader never sees a write whose log
 //! record is not yet synced, a writer reads its own write once answered, a
-//! failed sync fails the write and leaves it invisible, and writers that
-//! arrive together share syncs.
+//! failed sync fails the write and leaves it invisible, writers that
+//! arrive together share syncs, and a group slower to write than the sync
+//! thread waits for it is still synced.
 //!
 //! The log is on a backend whose `sync_data` can be held (a slow disk) or
-//! made to fail.
+//! made to fail, and whose writes can be slowed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -28,6 +29,8 @@ struct Control {
     released: Condvar,
     fail: AtomicBool,
     syncs: AtomicU64,
+    /// Milliseconds each write takes.
+    write_ms: AtomicU64,
 }
 
 impl HeldDisk {
@@ -75,6 +78,9 @@ impl StorageBackend for HeldDisk {
         self.inner.sync_data()
     }
     fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        std::thread::sleep(Duration::from_millis(
+            self.control.write_ms.load(Ordering::SeqCst),
+        ));
         self.inner.write(offset, data)
     }
 }
@@ -168,6 +174,38 @@ async fn writers_queued_behind_a_sync_share_the_next_one() {
         assert!(
             store
                 .get_session(&format!("{i}@lid"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_slower_to_write_than_the_sync_thread_waits_is_still_synced() {
+    // A leader wakes the sync thread when it starts a group; the thread
+    // waits a few dozen microseconds for it, then sleeps until it comes.
+    let log = HeldDisk::default();
+    let store = open(&log);
+    store.put_session("warm@lid", b"0").await.unwrap();
+    let syncs_before = log.control.syncs.load(Ordering::SeqCst);
+
+    log.control.write_ms.store(20, Ordering::SeqCst);
+    for i in 0..3 {
+        let key = format!("slow{i}@lid");
+        let write = store.put_session(&key, b"1");
+        tokio::time::timeout(Duration::from_secs(10), write)
+            .await
+            .expect("a write whose record was slow to write was never answered")
+            .expect("a write whose record was slow to write failed");
+    }
+    log.control.write_ms.store(0, Ordering::SeqCst);
+    let syncs = log.control.syncs.load(Ordering::SeqCst) - syncs_before;
+    assert!(syncs >= 3, "3 slow writes answered after {syncs} syncs");
+    for i in 0..3 {
+        assert!(
+            store
+                .get_session(&format!("slow{i}@lid"))
                 .await
                 .unwrap()
                 .is_some()

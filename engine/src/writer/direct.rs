@@ -84,6 +84,9 @@ impl Direct {
         if jobs.is_empty() {
             return;
         }
+        if let Some(sync) = &state.sync {
+            sync.expect();
+        }
         let was_unflushed = state.unflushed_since.is_some();
         let Some((jobs, outcome)) = apply_group(
             &self.target,
