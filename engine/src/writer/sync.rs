@@ -154,6 +154,7 @@ impl SyncThread {
                     return;
                 }
                 Err(mpsc::SendError(ToSync::Group(pending))) => pending,
+                // Not what was sent.
                 Err(mpsc::SendError(ToSync::Coming)) => return,
             },
             None => pending,
@@ -214,19 +215,12 @@ impl SyncLoop {
             // Every group handed over so far was appended before this sync
             // starts, so one sync covers them all.
             let mut batch = Vec::new();
-            let mut coming = false;
-            for message in std::iter::once(first).chain(rx.try_iter()) {
-                match message {
-                    ToSync::Coming => coming = true,
-                    ToSync::Group(pending) => batch.push(pending),
-                }
-            }
-            if batch.is_empty() && coming {
-                batch.extend(Self::wait_for_group(&rx, GROUP_WAIT));
-                batch.extend(rx.try_iter().filter_map(|message| match message {
-                    ToSync::Coming => None,
-                    ToSync::Group(pending) => Some(pending),
-                }));
+            let coming = Self::take_queued(first, &rx, &mut batch);
+            if batch.is_empty()
+                && coming
+                && let Some(pending) = Self::wait_for_group(&rx, GROUP_WAIT)
+            {
+                Self::take_queued(ToSync::Group(pending), &rx, &mut batch);
             }
             if batch.is_empty() {
                 continue;
@@ -235,6 +229,19 @@ impl SyncLoop {
             self.settle(batch);
             self.settled.add(groups);
         }
+    }
+
+    /// Adds the group in `first` and in every message queued after it to
+    /// `batch`; whether one of them said a group is coming.
+    fn take_queued(first: ToSync, rx: &mpsc::Receiver<ToSync>, batch: &mut Vec<Pending>) -> bool {
+        let mut coming = false;
+        for message in std::iter::once(first).chain(rx.try_iter()) {
+            match message {
+                ToSync::Coming => coming = true,
+                ToSync::Group(pending) => batch.push(pending),
+            }
+        }
+        coming
     }
 
     /// Spins up to `patience` for the group a leader said is coming.
