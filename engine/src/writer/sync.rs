@@ -61,8 +61,8 @@ pub(super) struct Pending {
 /// How long the sync thread, woken for a group that is coming, spins for
 /// it before it sleeps again: longer than a few dozen requests take to
 /// apply and write (a sixteen-request group about 12 us, here; woken
-/// early, the thread waited 6 us on average in half the rounds of 16
-/// writers); a group that takes longer (a large batch) is waited for
+/// early, the thread waited 6 us on average in half the rounds of 1 and
+/// 16 writers); a group that takes longer (a large batch) is waited for
 /// asleep. Yielding instead of spinning lost the CPU to the checkpoint
 /// thread for a quarter of a millisecond at a time.
 const GROUP_WAIT: Duration = Duration::from_micros(50);
