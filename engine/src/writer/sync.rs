@@ -139,7 +139,9 @@ impl SyncThread {
     /// doc); the group follows with [`SyncThread::hand_over`], or, if it
     /// fails before it is committed, does not.
     pub(super) fn expect(&self) {
-        if let Some(tx) = self.tx.as_ref().filter(|_| self.wake_early) {
+        if self.wake_early
+            && let Some(tx) = &self.tx
+        {
             let _ = tx.send(ToSync::Coming);
         }
     }
@@ -306,7 +308,6 @@ mod tests {
         std::thread::spawn(move || {
             let got = SyncLoop::wait_for_group(&rx, patience).is_some();
             let _ = done.send(got);
-            drop(rx);
         });
         finished.recv_timeout(Duration::from_secs(1)).ok()
     }
