@@ -37,14 +37,6 @@
 //! Woken early, the thread spins for the group a short while
 //! ([`GROUP_WAIT`]) before it sleeps again; with one CPU it would spin on
 //! the leader's, so there leaders do not wake it early.
-//!
-//! After answering a batch the thread also spins a short while
-//! ([`LINGER`]) for the next message before it sleeps: on some machines
-//! a thread that has slept for tens of microseconds takes ~25 us to wake
-//! (virtual CPUs that the host halts), longer than a group takes to apply
-//! and write, so the early wake-up no longer hid it. Not with one CPU,
-//! for the reason above. The spin ends at the first message, and after
-//! an idle spell costs at most [`LINGER`] once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, TryRecvError};
@@ -74,16 +66,6 @@ pub(super) struct Pending {
 /// asleep. Yielding instead of spinning lost the CPU to the checkpoint
 /// thread for a quarter of a millisecond at a time.
 const GROUP_WAIT: Duration = Duration::from_micros(50);
-
-/// How long the sync thread, having answered a batch, spins for the next
-/// message before it sleeps: longer than a caller takes from its answer
-/// to its next group's wake-up (its own wake-up and a few requests, 30-50
-/// us on a machine whose wake-ups take ~25 us); a writer that comes back
-/// later finds the thread asleep, as before. Measured on such a machine
-/// (`docs/BENCHMARKS.md`): 16 writers' durable rounds ~10% shorter on the
-/// disk, one writer's no shorter there and 14x shorter on tmpfs (no wake-up
-/// left in the round: the answer comes before the caller sleeps).
-const LINGER: Duration = Duration::from_micros(100);
 
 /// What a leader sends the sync thread.
 enum ToSync {
@@ -131,9 +113,7 @@ impl SyncThread {
     ) -> Result<SyncThread> {
         let (tx, rx) = mpsc::channel();
         let settled = Arc::new(Settled::default());
-        let wake_early = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         let sync_loop = SyncLoop {
-            linger: if wake_early { LINGER } else { Duration::ZERO },
             log,
             poisoned,
             overlay,
@@ -144,6 +124,7 @@ impl SyncThread {
             .name("redb-storage-sync".into())
             .spawn(move || sync_loop.run(rx))
             .map_err(|e| Error::io("starting the sync thread", e))?;
+        let wake_early = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         Ok(SyncThread {
             tx: Some(tx),
             wake_early,
@@ -223,9 +204,6 @@ impl Drop for SyncThread {
 
 /// The sync thread: syncs, publishes and answers.
 struct SyncLoop {
-    /// How long to spin for the next message after a batch ([`LINGER`],
-    /// or zero with one CPU).
-    linger: Duration,
     log: LogSyncer,
     poisoned: Arc<AtomicBool>,
     overlay: Arc<Overlay>,
@@ -235,7 +213,7 @@ struct SyncLoop {
 
 impl SyncLoop {
     fn run(self, rx: mpsc::Receiver<ToSync>) {
-        while let Some(first) = Self::next_message(&rx, self.linger) {
+        while let Ok(first) = rx.recv() {
             // Every group handed over so far was appended before this sync
             // starts, so one sync covers them all.
             let mut batch = Vec::new();
@@ -268,36 +246,13 @@ impl SyncLoop {
         coming
     }
 
-    /// The next message, spun for up to `linger` and then slept for;
-    /// `None` once the queue is closed and empty.
-    fn next_message(rx: &mpsc::Receiver<ToSync>, linger: Duration) -> Option<ToSync> {
-        Self::spin_for(rx, linger, Some).or_else(|| rx.recv().ok())
-    }
-
     /// Spins up to `patience` for the group a leader said is coming.
     fn wait_for_group(rx: &mpsc::Receiver<ToSync>, patience: Duration) -> Option<Pending> {
-        Self::spin_for(rx, patience, |message| match message {
-            ToSync::Group(pending) => Some(pending),
-            ToSync::Coming => None,
-        })
-    }
-
-    /// Spins up to `patience` for the first message `wanted` keeps (it
-    /// drops the others); `None` after `patience`, or once the queue is
-    /// closed and empty.
-    fn spin_for<T>(
-        rx: &mpsc::Receiver<ToSync>,
-        patience: Duration,
-        wanted: impl Fn(ToSync) -> Option<T>,
-    ) -> Option<T> {
         let start = Instant::now();
         loop {
             match rx.try_recv() {
-                Ok(message) => {
-                    if let Some(kept) = wanted(message) {
-                        return Some(kept);
-                    }
-                }
+                Ok(ToSync::Group(pending)) => return Some(pending),
+                Ok(ToSync::Coming) => {}
                 Err(TryRecvError::Disconnected) => return None,
                 Err(TryRecvError::Empty) if start.elapsed() >= patience => return None,
                 Err(TryRecvError::Empty) => std::hint::spin_loop(),
@@ -382,58 +337,5 @@ mod tests {
         let (tx, rx) = mpsc::channel::<ToSync>();
         drop(tx);
         assert_eq!(wait_on_thread(rx, Duration::from_secs(5)), Some(false));
-    }
-
-    /// Runs `next_message` on another thread; `None` if it has not
-    /// returned within a second, else whether it returned a message.
-    fn next_on_thread(rx: mpsc::Receiver<ToSync>, linger: Duration) -> Option<bool> {
-        let (done, finished) = mpsc::channel();
-        std::thread::spawn(move || {
-            let got = SyncLoop::next_message(&rx, linger).is_some();
-            let _ = done.send(got);
-        });
-        finished.recv_timeout(Duration::from_secs(1)).ok()
-    }
-
-    #[test]
-    fn a_message_sent_while_the_thread_lingers_is_taken() {
-        let (tx, rx) = mpsc::channel();
-        let sender = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(5));
-            tx.send(ToSync::Coming).unwrap();
-            tx
-        });
-        assert_eq!(next_on_thread(rx, Duration::from_secs(5)), Some(true));
-        drop(sender.join());
-    }
-
-    #[test]
-    fn a_message_after_the_linger_is_slept_for_not_lost() {
-        let (tx, rx) = mpsc::channel();
-        let sender = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            tx.send(group()).unwrap();
-            tx
-        });
-        assert_eq!(
-            next_on_thread(rx, Duration::from_millis(1)),
-            Some(true),
-            "a message sent after the linger ended was not waited for"
-        );
-        drop(sender.join());
-    }
-
-    #[test]
-    fn a_closed_queue_ends_the_linger_and_the_sleep() {
-        let (tx, rx) = mpsc::channel::<ToSync>();
-        drop(tx);
-        assert_eq!(next_on_thread(rx, Duration::from_secs(5)), Some(false));
-        let (tx, rx) = mpsc::channel::<ToSync>();
-        let closer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            drop(tx);
-        });
-        assert_eq!(next_on_thread(rx, Duration::from_millis(1)), Some(false));
-        closer.join().unwrap();
     }
 }
