@@ -27,6 +27,7 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+use super::sync::EarlyWake;
 use super::{
     Counters, Gate, Held, Jobs, Message, Target, Ticket, answer, apply_group, finish_group,
 };
@@ -42,6 +43,9 @@ pub(super) struct Direct {
     writer: mpsc::Sender<Message>,
     counters: Arc<Counters>,
     durability: Durability,
+    /// Wakes `Immediate` mode's sync thread as a group's first request is
+    /// staged (inert in the other modes).
+    early_wake: EarlyWake,
 }
 
 impl Direct {
@@ -51,6 +55,7 @@ impl Direct {
         writer: mpsc::Sender<Message>,
         counters: Arc<Counters>,
         durability: Durability,
+        early_wake: EarlyWake,
     ) -> Direct {
         Direct {
             target,
@@ -59,12 +64,21 @@ impl Direct {
             writer,
             counters,
             durability,
+            early_wake,
         }
     }
 
-    /// Stages a request for the next leader.
+    /// Stages a request for the next leader; the first of a group wakes
+    /// the sync thread, which then wakes while the group's other requests
+    /// are staged and its leader applies and logs them.
     pub(super) fn stage(&self, job: Ticket) {
-        self.take_or_put(|staged| staged.push(job));
+        let first = self.take_or_put(|staged| {
+            staged.push(job);
+            staged.len() == 1
+        });
+        if first {
+            self.early_wake.group_coming();
+        }
     }
 
     /// Commits every staged request on this thread if the gate is free,
@@ -83,9 +97,6 @@ impl Direct {
         let jobs = self.take_or_put(std::mem::take);
         if jobs.is_empty() {
             return;
-        }
-        if let Some(sync) = &state.sync {
-            sync.expect();
         }
         let was_unflushed = state.unflushed_since.is_some();
         let Some((jobs, outcome)) = apply_group(

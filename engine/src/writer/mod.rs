@@ -210,6 +210,10 @@ impl Writer {
             }
             _ => None,
         };
+        let early_wake = sync
+            .as_ref()
+            .map(SyncThread::early_wake)
+            .unwrap_or_default();
         let target = Target {
             db: db.clone(),
             overlay: overlay.clone(),
@@ -246,6 +250,7 @@ impl Writer {
                 tx.clone(),
                 counters.clone(),
                 durability,
+                early_wake,
             ))
         });
         let thread = std::thread::Builder::new()

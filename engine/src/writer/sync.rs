@@ -30,13 +30,15 @@
 //!    writer's, is synced here (a lone write costs the same two thread
 //!    hops as through the writer thread: there and back).
 //!
-//! A leader wakes this thread when it starts a group ([`SyncThread::expect`]),
-//! not when it hands the group over: waking a sleeping thread on another
-//! CPU takes 5-10 us on this project's machines, as long as a
-//! sixteen-request group's apply and log write, so the two now overlap.
-//! Woken early, the thread spins for the group a short while
-//! ([`GROUP_WAIT`]) before it sleeps again; with one CPU it would spin on
-//! the leader's, so there leaders do not wake it early.
+//! A caller wakes this thread when it stages the first request of a group
+//! ([`EarlyWake`]), not when its leader hands the group over: waking a
+//! sleeping thread on another CPU takes 5-25 us on this project's
+//! machines, as long as a sixteen-request group's staging, apply and log
+//! write, so the two now overlap (woken as the leader started, after the
+//! requests were staged, the thread still woke late on a machine whose
+//! wake-ups take ~25 us). Woken early, the thread spins for the group a
+//! short while ([`GROUP_WAIT`]) before it sleeps again; with one CPU it
+//! would spin on the callers', so there they do not wake it early.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, TryRecvError};
@@ -60,10 +62,8 @@ pub(super) struct Pending {
 
 /// How long the sync thread, woken for a group that is coming, spins for
 /// it before it sleeps again: longer than a few dozen requests take to
-/// apply and write (a sixteen-request group about 12 us, here; woken
-/// early, the thread waited 6 us on average in half the rounds of 1 and
-/// 16 writers); a group that takes longer (a large batch) is waited for
-/// asleep. Yielding instead of spinning lost the CPU to the checkpoint
+/// stage, apply and write (a sixteen-request group about 30 us, here);
+/// a group that takes longer (a large batch) is waited for asleep. Yielding instead of spinning lost the CPU to the checkpoint
 /// thread for a quarter of a millisecond at a time.
 const GROUP_WAIT: Duration = Duration::from_micros(50);
 
@@ -75,13 +75,29 @@ enum ToSync {
     Group(Pending),
 }
 
+/// Wakes the sync thread for a group that is coming (the module's doc);
+/// shared by the callers that stage requests. Inert with one CPU, and
+/// once the thread is stopped (so it holds no sender that would keep the
+/// thread waiting for messages).
+#[derive(Clone, Default)]
+pub(super) struct EarlyWake(Arc<Mutex<Option<mpsc::Sender<ToSync>>>>);
+
+impl EarlyWake {
+    /// Wakes the thread: a group follows with [`SyncThread::hand_over`],
+    /// or, if it fails before it is committed, does not.
+    pub(super) fn group_coming(&self) {
+        if let Some(tx) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = tx.send(ToSync::Coming);
+        }
+    }
+}
+
 /// The handle on the sync thread, kept under the gate: groups are handed
 /// over in the order they were staged in the overlay.
 pub(super) struct SyncThread {
     tx: Option<mpsc::Sender<ToSync>>,
-    /// Whether leaders wake the thread when they start a group: only
-    /// with more than one CPU to run on.
-    wake_early: bool,
+    /// The callers' way to wake the thread early.
+    early: EarlyWake,
     thread: Option<JoinHandle<()>>,
     /// Groups settled by the thread, for `wait_idle`.
     settled: Arc<Settled>,
@@ -125,25 +141,19 @@ impl SyncThread {
             .spawn(move || sync_loop.run(rx))
             .map_err(|e| Error::io("starting the sync thread", e))?;
         let wake_early = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let early = EarlyWake(Arc::new(Mutex::new(wake_early.then(|| tx.clone()))));
         Ok(SyncThread {
             tx: Some(tx),
-            wake_early,
+            early,
             thread: Some(thread),
             settled,
             handed: 0,
         })
     }
 
-    /// Wakes the thread for a group a leader is starting, so that the
-    /// wake-up runs while the leader applies and logs it (the module's
-    /// doc); the group follows with [`SyncThread::hand_over`], or, if it
-    /// fails before it is committed, does not.
-    pub(super) fn expect(&self) {
-        if self.wake_early
-            && let Some(tx) = &self.tx
-        {
-            let _ = tx.send(ToSync::Coming);
-        }
+    /// The callers' way to wake the thread for a group that is coming.
+    pub(super) fn early_wake(&self) -> EarlyWake {
+        self.early.clone()
     }
 
     /// Hands a committed group over; if the thread is gone (it never exits
@@ -188,6 +198,11 @@ impl SyncThread {
     /// Answers every group handed over, then stops the thread.
     pub(super) fn finish(&mut self) {
         self.tx = None;
+        self.early
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
@@ -330,6 +345,20 @@ mod tests {
             "the wait for a group that never comes did not end"
         );
         drop(tx);
+    }
+
+    #[test]
+    fn an_early_wake_sends_until_the_thread_is_stopped() {
+        let (tx, rx) = mpsc::channel();
+        let early = EarlyWake(Arc::new(Mutex::new(Some(tx))));
+        let callers = early.clone();
+        callers.group_coming();
+        assert!(matches!(rx.try_recv(), Ok(ToSync::Coming)));
+        // What `SyncThread::finish` does: no sender may outlive it, or the
+        // thread would wait for messages forever and `finish` never return.
+        early.0.lock().unwrap().take();
+        callers.group_coming();
+        assert!(matches!(rx.try_recv(), Err(TryRecvError::Disconnected)));
     }
 
     #[test]
