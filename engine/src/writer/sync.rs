@@ -62,9 +62,10 @@ pub(super) struct Pending {
 
 /// How long the sync thread, woken for a group that is coming, spins for
 /// it before it sleeps again: longer than a few dozen requests take to
-/// stage, apply and write (a sixteen-request group about 30 us, here);
-/// a group that takes longer (a large batch) is waited for asleep. Yielding instead of spinning lost the CPU to the checkpoint
-/// thread for a quarter of a millisecond at a time.
+/// stage, apply and write (a sixteen-request group 15-25 us, here); a
+/// group that takes longer (a large batch) is waited for asleep. Yielding
+/// instead of spinning lost the CPU to the checkpoint thread for a quarter
+/// of a millisecond at a time.
 const GROUP_WAIT: Duration = Duration::from_micros(50);
 
 /// What a leader sends the sync thread.
