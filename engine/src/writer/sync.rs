@@ -91,6 +91,12 @@ impl EarlyWake {
             let _ = tx.send(ToSync::Coming);
         }
     }
+
+    /// Drops the shared sender, so that no caller's copy keeps the
+    /// stopped thread waiting for messages: then it wakes nothing.
+    fn stop(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
 }
 
 /// The handle on the sync thread, kept under the gate: groups are handed
@@ -199,11 +205,7 @@ impl SyncThread {
     /// Answers every group handed over, then stops the thread.
     pub(super) fn finish(&mut self) {
         self.tx = None;
-        self.early
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        self.early.stop();
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
@@ -355,9 +357,9 @@ mod tests {
         let callers = early.clone();
         callers.group_coming();
         assert!(matches!(rx.try_recv(), Ok(ToSync::Coming)));
-        // What `SyncThread::finish` does: no sender may outlive it, or the
+        // `SyncThread::finish` stops it: no sender may outlive that, or the
         // thread would wait for messages forever and `finish` never return.
-        early.0.lock().unwrap().take();
+        early.stop();
         callers.group_coming();
         assert!(matches!(rx.try_recv(), Err(TryRecvError::Disconnected)));
     }
